@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "kefu.core"
+    label = "core"
+    verbose_name = _("基础设施")
+
+    def ready(self):
+        from kefu.core import checks, signals  # noqa: F401

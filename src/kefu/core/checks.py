@@ -1,0 +1,38 @@
+"""`kefu check` / `manage.py check`: warn when next year's working calendar is missing."""
+
+import datetime
+
+from django.core.checks import Warning, register
+from django.db import DatabaseError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+
+def calendar_gaps(today=None):
+    """Years (this one and the next) that have fewer rows than days in the working calendar."""
+    from kefu.core.models import CalendarDay
+
+    today = today or timezone.localdate()
+    missing = []
+    for year in (today.year, today.year + 1):
+        days = (datetime.date(year + 1, 1, 1) - datetime.date(year, 1, 1)).days
+        have = CalendarDay.objects.filter(date__year=year).count()
+        if have < days:
+            missing.append((year, days - have))
+    return missing
+
+
+@register("kefu", deploy=False)
+def check_calendar(app_configs=None, **kwargs):
+    try:
+        gaps = calendar_gaps()
+    except DatabaseError:
+        return []  # not migrated yet: migrate will seed it
+    return [
+        Warning(
+            _("工作日历缺少 %(year)s 年的 %(count)s 天，SLA 计算到这些日期会报错。") % {"year": y, "count": n},
+            hint=_("在管理后台“工作日历”中补充，或运行 kefu calendar sync。"),
+            id="kefu.W001",
+        )
+        for y, n in gaps
+    ]

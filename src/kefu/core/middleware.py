@@ -1,0 +1,36 @@
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from kefu.core.errors import DomainError
+
+
+class DomainErrorMiddleware:
+    """A DomainError that escapes a page view becomes a page with its message, never a 500.
+
+    The API has its own handler (kefu.api); views that can re-show a form catch the error
+    themselves and put the message next to the field.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
+            return None
+        if getattr(request, "htmx", False):
+            return HttpResponse(
+                f'<div class="alert alert-danger mb-0" role="alert">{_escape(exception.message)}</div>',
+                status=exception.status,
+            )
+        messages.error(request, exception.message)
+        return render(request, "error.html", {"error": exception}, status=exception.status)
+
+
+def _escape(text):
+    from django.utils.html import escape
+
+    return escape(str(text))

@@ -1,0 +1,33 @@
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from kefu.core.checks import calendar_gaps
+from kefu.core.models import AccessLog
+
+
+@login_required
+def home(request):
+    from kefu.accounts.roles import ROLE_LABELS, role_of
+    from kefu.customers.models import Customer
+
+    role = role_of(request.user)
+    context = {
+        "role_label": ROLE_LABELS.get(role, ""),
+        "customer_count": Customer.objects.visible_to(request.user).count(),
+        "calendar_gaps": calendar_gaps() if request.user.has_perm("core.change_calendarday") else [],
+    }
+    return render(request, "home.html", context)
+
+
+@login_required
+@permission_required("core.view_accesslog", raise_exception=True)
+def access_log(request):
+    rows = AccessLog.objects.select_related("user", "user__staff")
+    if obj := request.GET.get("object"):
+        object_type, _sep, object_id = obj.partition(":")
+        rows = rows.filter(object_type=object_type, object_id=object_id)
+    if user := request.GET.get("user"):
+        rows = rows.filter(user__username=user)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "core/access_log.html", {"page": page})

@@ -1,0 +1,273 @@
+"""Kefu settings: one file, every knob a ``KEFU_*`` environment variable.
+
+The typed helpers below fail loudly (``ImproperlyConfigured``) on values they cannot read,
+so a typo in a deployment is an error at start-up, never a silent default.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env(name, default=None):
+    return os.environ.get(f"KEFU_{name}", default)
+
+
+def envbool(name, default=False):
+    raw = env(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"KEFU_{name} must be a boolean (true/false), got {raw!r}")
+
+
+def envint(name, default):
+    raw = env(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"KEFU_{name} must be an integer, got {raw!r}") from None
+
+
+def envlist(name, default):
+    raw = env(name)
+    if raw is None or raw == "":
+        return list(default)
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_secret(name):
+    """A secret comes from KEFU_<NAME> or from the file named by KEFU_<NAME>_FILE."""
+    value = env(name)
+    path = env(f"{name}_FILE")
+    if value and path:
+        raise ImproperlyConfigured(f"Set KEFU_{name} or KEFU_{name}_FILE, not both")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"KEFU_{name}_FILE cannot be read: {exc}") from None
+    return value
+
+
+# "production" refuses dev conveniences (generated keys, DEBUG); "development" is `make run`.
+MODE = env("MODE", "development")
+if MODE not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(f"KEFU_MODE must be development, production or test, got {MODE!r}")
+PRODUCTION = MODE == "production"
+DEBUG = envbool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("KEFU_DEBUG cannot be on in production")
+
+DATA_DIR = Path(env("DATA_DIR", str(Path.cwd() / "var"))).resolve()
+
+
+def _dev_secret_file(name, factory):
+    """Development only: a generated secret kept in DATA_DIR so restarts keep sessions/data."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / name
+    if not path.exists():
+        path.write_text(factory())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_secret("SECRET_KEY")
+FIELD_KEY = env_secret("FIELD_KEY")
+if PRODUCTION:
+    if not SECRET_KEY or SECRET_KEY.startswith("dev-"):
+        raise ImproperlyConfigured("Production needs KEFU_SECRET_KEY (or KEFU_SECRET_KEY_FILE)")
+    if not FIELD_KEY:
+        raise ImproperlyConfigured(
+            "Production needs KEFU_FIELD_KEY (or KEFU_FIELD_KEY_FILE): the key that encrypts "
+            "customers' personal data. Generate one with `kefu genkey`."
+        )
+else:
+    SECRET_KEY = SECRET_KEY or _dev_secret_file("secret_key", lambda: "dev-" + secrets.token_urlsafe(48))
+    FIELD_KEY = FIELD_KEY or _dev_secret_file("field_key", lambda: secrets.token_urlsafe(32))
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "simple_history",
+    "axes",
+    "huey.contrib.djhuey",
+    "ninja",
+    "kefu.core",
+    "kefu.accounts",
+    "kefu.customers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "kefu.core.middleware.DomainErrorMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "kefu.urls"
+WSGI_APPLICATION = "kefu.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "kefu.core.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# Databases: SQLite (WAL) in DATA_DIR by default; KEFU_DATABASE_URL=postgres://... otherwise.
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "kefu.sqlite3"),
+        }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE: a write transaction takes the write lock at BEGIN, so two writers queue
+        # on busy_timeout instead of one failing with "database is locked" on upgrade.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
+    }
+    # Tests use a file too (not shared-cache memory, whose table locks ignore busy_timeout), so
+    # concurrency tests see the same locking as production.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test-kefu.sqlite3")})
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout after repeated failures (django-axes): per user name + address.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envint("LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Uploaded attachments live outside the web root and are served only by a permission-checked view.
+MEDIA_ROOT = DATA_DIR / "private"
+MEDIA_URL = None
+ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_MB", 10) * 1024 * 1024
+
+# Working hours for SLA arithmetic (local time, Asia/Shanghai): comma-separated periods.
+WORKING_HOURS = env("WORKING_HOURS", "09:00-12:00,13:30-18:00")
+
+# Background jobs: Huey on SQLite by default, Redis when KEFU_REDIS_URL is set.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "kefu", "url": REDIS_URL, "immediate": False}
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "kefu",
+        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "immediate": MODE == "test" or envbool("HUEY_IMMEDIATE", False),
+    }
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = envint("SESSION_HOURS", 12) * 3600
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = envbool("SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+NINJA_PAGINATION_PER_PAGE = 50
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kefu.api import api
+from kefu.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("accounts/", include("kefu.accounts.urls")),
+    path("customers/", include("kefu.customers.urls")),
+    path("core/", include("kefu.core.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
