@@ -79,17 +79,22 @@ def normalize_phone(raw: str) -> str:
     compact = re.sub(r"[\s\-()（）]", "", text)
     if compact.startswith("0086"):
         compact = "+86" + compact[4:]
+    # Letters would be read as keypad digits by phonenumbers; a typo must not match a customer.
+    if not re.fullmatch(r"\+?\d+", compact):
+        raise ValidationFailed(_phone_error(raw))
     try:
         parsed = phonenumbers.parse(compact, "CN")
     except phonenumbers.NumberParseException:
         raise ValidationFailed(_phone_error(raw)) from None
     national = phonenumbers.national_significant_number(parsed)
-    if not national.isdigit() or not 5 <= len(national) <= 15:
+    if not 5 <= len(national) <= 15:
         raise ValidationFailed(_phone_error(raw))
     if parsed.country_code != 86:
         return f"+{parsed.country_code}{national}"
-    # Landlines are dialled with their leading 0 (021…); mobiles start with 1.
-    return national if national.startswith("1") or len(national) < 9 else "0" + national
+    # Mobiles are 11 digits starting with 1; everything else is a landline dialled with its
+    # trunk 0 (010 Beijing numbers start with 1 too, so the length decides, not the first digit).
+    is_mobile = len(national) == 11 and national.startswith("1")
+    return national if is_mobile or len(national) < 9 else "0" + national
 
 
 def _phone_error(raw):

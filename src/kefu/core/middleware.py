@@ -34,3 +34,22 @@ def _escape(text):
     from django.utils.html import escape
 
     return escape(str(text))
+
+
+class ChineseFirstLocaleMiddleware:
+    """Chinese unless the user picked another language with the selector (the language cookie).
+
+    Staff machines often run English-language browsers; the browser's Accept-Language must not
+    switch a Chinese service desk to English. Set KEFU_BROWSER_LANGUAGE=true to honour it.
+    """
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.honour_browser = settings.BROWSER_LANGUAGE
+
+    def __call__(self, request):
+        if not self.honour_browser:
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

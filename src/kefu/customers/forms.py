@@ -74,7 +74,9 @@ class RevealForm(StyledForm):
 
 class SearchForm(StyledForm):
     q = forms.CharField(label=_("搜索"), required=False)
-    region = forms.ModelChoiceField(label=_("片区"), queryset=Region.objects.all(), required=False)
+    region = forms.ModelChoiceField(
+        label=_("片区"), queryset=Region.objects.all(), required=False, empty_label=_("全部片区")
+    )
     kind = forms.ChoiceField(label=_("客户类别"), choices=[("", _("全部类别")), *Customer.Kind.choices], required=False)
     created_from = forms.DateField(label=_("建档起"), required=False, widget=DateInput)
     created_to = forms.DateField(label=_("建档止"), required=False, widget=DateInput)

@@ -31,11 +31,14 @@ def test_phone_spellings_share_one_blind_index(raw):
 def test_landlines_keep_their_area_code():
     assert crypto.normalize_phone("021-6123 4567") == "02161234567"
     assert crypto.normalize_phone("+86 21 6123 4567") == "02161234567"
+    assert crypto.normalize_phone("010-66171234") == "01066171234"
+    assert crypto.normalize_phone("+86 10 6617 1234") == "01066171234"
 
 
-def test_nonsense_is_not_a_phone():
+@pytest.mark.parametrize("raw", ["打电话给我", "12345abc", "138-1234-567X"])
+def test_nonsense_is_not_a_phone(raw):
     with pytest.raises(ValidationFailed):
-        crypto.normalize_phone("打电话给我")
+        crypto.normalize_phone(raw)
 
 
 def test_phone_and_id_indexes_never_collide():

@@ -1,0 +1,12 @@
+"""Print a new random key for KEFU_FIELD_KEY or KEFU_SECRET_KEY (production needs both)."""
+
+import secrets
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "生成一个随机密钥，用于 KEFU_FIELD_KEY 或 KEFU_SECRET_KEY。"
+
+    def handle(self, **options):
+        self.stdout.write(secrets.token_urlsafe(32))
