@@ -472,17 +472,10 @@ def customers_add_phone(request, customer_id: CustomerPath, payload: PhoneIn):
         contact = customer.contacts.filter(pk=payload.contact_id).first()
         if contact is None:
             raise ValidationFailed(fields={"contact_id": [UNKNOWN_CONTACT]})
-    try:
-        phone = services.customer_add_phone(
-            actor=request.auth, customer=customer, number=payload.number, contact=contact,
-            label=payload.label,
-        )
-    except ValidationFailed as exc:
-        # The service reports an unreadable number under its list name; here the field is one.
-        if "phones" in exc.fields:
-            exc.fields["number"] = exc.fields.pop("phones")
-        raise
-    phone.refresh_from_db(fields=["label"])
+    phone = services.customer_add_phone(
+        actor=request.auth, customer=customer, number=payload.number, contact=contact,
+        label=payload.label,
+    )
     return Status(201, phone)
 
 

@@ -64,6 +64,13 @@ def _record(customer, actor, verb, summary, **data):
     CustomerEvent.objects.create(customer=customer, actor=actor, verb=verb, summary=str(summary), data=data)
 
 
+def _save_as(obj, actor, **kwargs):
+    """Save and attribute the history row to ``actor`` (K3), also outside a web request."""
+    obj._history_user = actor
+    obj.save(**kwargs)
+    return obj
+
+
 def _clean_customer_fields(values):
     errors = {}
     if "name" in values:
@@ -117,12 +124,13 @@ def _set_tags(customer, tags):
     customer.tags.set(objs)
 
 
-def _add_phone(customer, contact, number):
+def _add_phone(customer, contact, number, actor, label=Phone.Label.MOBILE):
+    """Add a normalised number unless the customer already has it; returns the new row or None."""
     idx = phone_index(number)
-    phone, created = Phone.objects.get_or_create(
-        customer=customer, number_index=idx, defaults={"number": number, "contact": contact}
-    )
-    return phone if created else None
+    if Phone.objects.filter(customer=customer, number_index=idx).exists():
+        return None
+    phone = Phone(customer=customer, contact=contact, number=number, number_index=idx, label=label)
+    return _save_as(phone, actor)
 
 
 @transaction.atomic
@@ -159,25 +167,27 @@ def customer_create(
             raise ValidationFailed(fields={"number": [NUMBER_TAKEN]})
     else:
         number = next_number("KH", timezone.localdate().strftime("%Y"), width=5)
-    customer = Customer.objects.create(
+    customer = Customer(
         number=number,
         notes=notes or "",
         created_by=actor,
         id_number_index=id_number_index(values["id_number"]) if values["id_number"] else "",
         **values,
     )
+    _save_as(customer, actor)
     if tags:
         _set_tags(customer, tags)
     for c, numbers in zip(contact_inputs, contact_phones, strict=True):
-        contact = Contact.objects.create(
-            customer=customer, name=c.name.strip(), role=c.role or "", is_primary=c.is_primary
+        contact = _save_as(
+            Contact(customer=customer, name=c.name.strip(), role=c.role or "", is_primary=c.is_primary),
+            actor,
         )
         for n in numbers:
-            _add_phone(customer, contact, n)
+            _add_phone(customer, contact, n, actor)
     for n in direct_phones:
-        _add_phone(customer, None, n)
+        _add_phone(customer, None, n, actor)
     for i, text in enumerate(a for a in addresses if a and a.strip()):
-        Address.objects.create(customer=customer, text=text.strip(), is_default=i == 0)
+        _save_as(Address(customer=customer, text=text.strip(), is_default=i == 0), actor)
     _record(customer, actor, "created", gettext("建立客户档案"))
     return customer
 
@@ -209,7 +219,7 @@ def customer_update(*, actor, customer, version=None, tags=None, **changes):
         tags_changed = before != sorted(locked.tags.values_list("name", flat=True))
     if changed or tags_changed:
         locked.version += 1
-        locked.save(update_fields=[*changed, "version", "updated_at"])
+        _save_as(locked, actor, update_fields=[*changed, "version", "updated_at"])
         labels = [str(Customer._meta.get_field(k).verbose_name) for k in changed if k != "id_number_index"]
         if tags_changed:
             labels.append(gettext("标签"))
@@ -223,23 +233,28 @@ def customer_add_contact(*, actor, customer, name, role="", phones=(), is_primar
     if not (name or "").strip():
         raise ValidationFailed(fields={"name": [gettext("请填写联系人姓名。")]})
     numbers = _normalized_phones(phones)
-    contact = Contact.objects.create(customer=customer, name=name.strip(), role=role, is_primary=is_primary)
+    contact = _save_as(
+        Contact(customer=customer, name=name.strip(), role=role, is_primary=is_primary), actor
+    )
     for n in numbers:
-        _add_phone(customer, contact, n)
+        _add_phone(customer, contact, n, actor)
     _record(customer, actor, "contact_added", gettext("新增联系人"))
     return contact
 
 
 @transaction.atomic
 def customer_add_phone(*, actor, customer, number, contact=None, label=Phone.Label.MOBILE):
-    (normalized,) = _normalized_phones([number]) or [None]
-    if normalized is None:
+    if label not in Phone.Label.values:
+        raise ValidationFailed(fields={"label": [gettext("未知的电话类型。")]})
+    try:
+        normalized = normalize_phone(number)
+    except ValidationFailed as exc:
+        raise ValidationFailed(fields={"number": [exc.message]}) from None
+    if not normalized:
         raise ValidationFailed(fields={"number": [gettext("请填写电话号码。")]})
-    phone = _add_phone(customer, contact, normalized)
+    phone = _add_phone(customer, contact, normalized, actor, label=label)
     if phone is None:
         raise ValidationFailed(fields={"number": [gettext("该客户已有这个电话号码。")]})
-    if label != phone.label:
-        Phone.objects.filter(pk=phone.pk).update(label=label)
     _record(customer, actor, "phone_added", gettext("新增电话"))
     return phone
 
@@ -250,7 +265,9 @@ def customer_add_address(*, actor, customer, text, label="", is_default=False):
         raise ValidationFailed(fields={"text": [gettext("请填写地址。")]})
     if is_default:
         customer.addresses.update(is_default=False)
-    address = Address.objects.create(customer=customer, text=text.strip(), label=label, is_default=is_default)
+    address = _save_as(
+        Address(customer=customer, text=text.strip(), label=label, is_default=is_default), actor
+    )
     _record(customer, actor, "address_added", gettext("新增地址"))
     return address
 
@@ -284,7 +301,7 @@ def asset_create(*, actor, customer, product_model, **fields):
     if unknown:
         raise ValidationFailed(fields={k: [gettext("未知字段。")] for k in unknown})
     values = _clean_asset_fields({"product_model": product_model, **fields})
-    asset = Asset.objects.create(customer=customer, **values)
+    asset = _save_as(Asset(customer=customer, **values), actor)
     _record(customer, actor, "asset_added", gettext("登记设备 %(asset)s") % {"asset": asset}, asset=asset.pk)
     return asset
 
@@ -302,7 +319,7 @@ def asset_update(*, actor, asset, version=None, **changes):
         for k in changed:
             setattr(locked, k, values[k])
         locked.version += 1
-        locked.save(update_fields=[*changed, "version"])
+        _save_as(locked, actor, update_fields=[*changed, "version"])
         _record(locked.customer, actor, "asset_updated", gettext("修改设备 %(asset)s") % {"asset": locked},
                 asset=locked.pk, fields=changed)
     return locked
@@ -361,6 +378,8 @@ def customer_reveal(*, actor, customer, field, reason, item_id=None, channel="we
     """The clear value of one masked field of a customer, logged in the access log."""
     if field not in REVEALABLE:
         raise ValidationFailed(FIELD_NOT_REVEALABLE, fields={"field": [FIELD_NOT_REVEALABLE]})
+    if not actor.has_perm("customers.reveal_customer_pii"):
+        raise PermissionDenied(gettext("您没有查看完整个人信息的权限。"))
     model, attr = REVEALABLE[field]
     if model is Customer:
         obj = customer
@@ -368,8 +387,6 @@ def customer_reveal(*, actor, customer, field, reason, item_id=None, channel="we
         obj = model.objects.filter(customer=customer, pk=item_id).first()
         if obj is None:
             raise NotFound()
-    if not actor.has_perm("customers.reveal_customer_pii"):
-        raise PermissionDenied(gettext("您没有查看完整个人信息的权限。"))
     value = getattr(obj, attr)
     return reveal_logged(
         user=actor, obj=customer, field=field if model is Customer else f"{field}#{obj.pk}",

@@ -84,3 +84,19 @@ def test_asset_update_with_stale_version_conflicts(agent, customer):
     assert Asset.objects.get(pk=asset.pk).plate == "沪A12345"
     with pytest.raises(Conflict):
         services.asset_update(actor=agent, asset=asset, version=1, plate="沪B00000")
+
+
+def test_history_rows_name_the_acting_user_outside_a_request(agent, supervisor, customer):
+    services.customer_update(actor=supervisor, customer=customer, kind="major")
+    assert customer.history.first().history_user == supervisor
+    assert customer.history.last().history_user == agent
+    assert customer.phones.get().history.get().history_user == agent
+
+
+def test_add_phone_keeps_the_label_and_refuses_a_duplicate(agent, customer):
+    phone = services.customer_add_phone(actor=agent, customer=customer, number="021-61234567",
+                                        label="landline")
+    assert phone.label == "landline" and phone.number == "02161234567"
+    with pytest.raises(ValidationFailed) as info:
+        services.customer_add_phone(actor=agent, customer=customer, number="+86 21 6123 4567")
+    assert list(info.value.fields) == ["number"]
