@@ -14,9 +14,13 @@ def navigation(request):
         ("core:access_log", _("查看日志"), "core.view_accesslog"),
         ("accounts:tokens", _("API 令牌"), None),
     ]
-    nav = []
-    for name, label, perm in items:
-        if perm is None or user.has_perm(perm):
-            url = reverse(name)
-            nav.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/" or request.path == url})
+    nav = [
+        {"url": reverse(name), "label": label, "active": False}
+        for name, label, perm in items
+        if perm is None or user.has_perm(perm)
+    ]
+    # The most specific entry wins: /customers/import/ highlights 导入客户, not 客户档案 too.
+    matches = [i for i in nav if request.path == i["url"] or (i["url"] != "/" and request.path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return {"nav_items": nav}
