@@ -239,7 +239,9 @@ STORAGES = {
 }
 # Uploaded attachments live outside the web root and are served only by a permission-checked view.
 MEDIA_ROOT = DATA_DIR / "private"
-MEDIA_URL = None
+# No URL serves MEDIA_ROOT: attachments go through a permission-checked view. The value is a
+# path nothing routes to (None would break Django's test server, "" would serve the folder).
+MEDIA_URL = "/private-media-not-served/"
 ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_MB", 10) * 1024 * 1024
 
 # Working hours for SLA arithmetic (local time, Asia/Shanghai): comma-separated periods.

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from kefu.accounts import services
@@ -15,16 +16,19 @@ class LoginView(auth_views.LoginView):
 
 
 @login_required
+@never_cache  # the page shows a new token in clear: no browser or proxy may keep a copy
 def tokens(request):
     new_token = None
     error = None
     if request.method == "POST":
         try:
-            _row, new_token = services.token_create(user=request.user, name=request.POST.get("name", ""))
+            _row, new_token = services.token_create(user=request.user,
+                                                    name=request.POST.get("name", ""))
         except DomainError as exc:
             error = exc
     rows = request.user.api_tokens.all()
-    return render(request, "accounts/tokens.html", {"tokens": rows, "new_token": new_token, "error": error})
+    return render(request, "accounts/tokens.html",
+                  {"tokens": rows, "new_token": new_token, "error": error})
 
 
 @login_required

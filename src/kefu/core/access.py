@@ -38,3 +38,19 @@ def reveal_logged(*, user, obj, field: str, value: str, reason: str, permission:
         ip_address=ip_address,
     )
     return value
+
+
+def export_logged(*, user, model, count: int, channel="export", ip_address=None):
+    """One access-log row per export of clear personal data: who took how many records, when."""
+    from django.utils.translation import gettext
+
+    return AccessLog.objects.create(
+        user=user,
+        object_type=model._meta.label_lower,
+        object_id="*",
+        object_label=gettext("导出 %(count)s 个%(what)s") % {"count": count, "what": model._meta.verbose_name},
+        field="export",
+        reason=gettext("导出 Excel"),
+        channel=channel,
+        ip_address=ip_address,
+    )

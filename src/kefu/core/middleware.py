@@ -1,4 +1,3 @@
-from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
 
@@ -22,11 +21,12 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
             return None
         if getattr(request, "htmx", False):
+            message = _escape(exception.message)
             return HttpResponse(
-                f'<div class="alert alert-danger mb-0" role="alert">{_escape(exception.message)}</div>',
+                f'<div class="alert alert-danger mb-0" role="alert">{message}</div>',
                 status=exception.status,
             )
-        messages.error(request, exception.message)
+        # error.html shows the message itself; adding it to ``messages`` too showed it twice.
         return render(request, "error.html", {"error": exception}, status=exception.status)
 
 

@@ -15,7 +15,9 @@ def home(request):
     context = {
         "role_label": ROLE_LABELS.get(role, ""),
         "customer_count": Customer.objects.visible_to(request.user).count(),
-        "calendar_gaps": calendar_gaps() if request.user.has_perm("core.change_calendarday") else [],
+        "calendar_gaps": (
+            calendar_gaps() if request.user.has_perm("core.change_calendarday") else []
+        ),
     }
     return render(request, "home.html", context)
 
@@ -30,4 +32,6 @@ def access_log(request):
     if user := request.GET.get("user"):
         rows = rows.filter(user__username=user)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "core/access_log.html", {"page": page})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "core/access_log.html", {"page": page, "query": query.urlencode()})

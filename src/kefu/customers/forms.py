@@ -17,12 +17,18 @@ class CustomerForm(StyledForm):
     party_type = forms.ChoiceField(label=_("客户类型"), choices=Customer.PartyType.choices)
     name = forms.CharField(label=_("客户名称"), max_length=128)
     kind = forms.ChoiceField(label=_("客户类别"), choices=Customer.Kind.choices)
-    outlet_level = forms.ChoiceField(label=_("网点级别"), choices=Customer.OutletLevel.choices, required=False)
-    region = forms.ModelChoiceField(label=_("片区"), queryset=Region.objects.filter(is_active=True), required=False)
+    outlet_level = forms.ChoiceField(
+        label=_("网点级别"), choices=Customer.OutletLevel.choices, required=False
+    )
+    region = forms.ModelChoiceField(
+        label=_("片区"), queryset=Region.objects.filter(is_active=True), required=False
+    )
     birthday = forms.DateField(label=_("生日"), required=False, widget=DateInput)
     id_number = forms.CharField(label=_("证件号码"), max_length=32, required=False)
     tags = forms.CharField(label=_("标签"), required=False, help_text=_("多个标签用逗号分隔"))
-    notes = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class CustomerCreateForm(CustomerForm):
@@ -41,7 +47,9 @@ class AssetForm(StyledForm):
     installed_on = forms.DateField(label=_("实际安装日期"), required=False, widget=DateInput)
     warranty_end = forms.DateField(label=_("保修截止"), required=False, widget=DateInput)
     contract_number = forms.CharField(label=_("合同编号"), max_length=64, required=False)
-    notes = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     FIELDS = (
         "product_model", "serial", "plate", "purchase_date", "agreed_install_date",
@@ -65,7 +73,9 @@ class AttachmentForm(StyledForm):
 class RevealForm(StyledForm):
     field = forms.CharField(widget=forms.HiddenInput)
     item = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    reason = forms.ChoiceField(label=_("查看原因"), choices=[("", "---------"), *REVEAL_REASONS], required=False)
+    reason = forms.ChoiceField(
+        label=_("查看原因"), choices=[("", "---------"), *REVEAL_REASONS], required=False
+    )
     reason_text = forms.CharField(label=_("其他原因"), max_length=200, required=False)
 
     def reason_value(self):
@@ -77,7 +87,9 @@ class SearchForm(StyledForm):
     region = forms.ModelChoiceField(
         label=_("片区"), queryset=Region.objects.all(), required=False, empty_label=_("全部片区")
     )
-    kind = forms.ChoiceField(label=_("客户类别"), choices=[("", _("全部类别")), *Customer.Kind.choices], required=False)
+    kind = forms.ChoiceField(
+        label=_("客户类别"), choices=[("", _("全部类别")), *Customer.Kind.choices], required=False
+    )
     created_from = forms.DateField(label=_("建档起"), required=False, widget=DateInput)
     created_to = forms.DateField(label=_("建档止"), required=False, widget=DateInput)
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -41,7 +42,7 @@ STALE_ASSET_VERSION = _("该设备已被他人修改（当前版本 %(current)s�
 BAD_ID_NUMBER = _("证件号码格式不正确（应为 15 或 18 位身份证号，或其他证件号）。")
 BAD_DATE_ORDER = _("保修截止日期不能早于购买日期。")
 PRODUCT_REQUIRED = _("请填写产品型号。")
-ATTACHMENT_TOO_BIG = _("附件过大：最大 %(max)s MB。")
+ATTACHMENT_TOO_BIG = _("附件过大：最大 %(max)s。")
 ATTACHMENT_TYPE = _("不支持的附件类型：只接受 PDF、JPG、PNG、Excel、Word 文件。")
 FIELD_NOT_REVEALABLE = _("该字段不能查看。")
 
@@ -343,7 +344,7 @@ def attachment_add(*, actor, customer, upload, kind=Attachment.Kind.OTHER, asset
 
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationFailed(
-            fields={"file": [ATTACHMENT_TOO_BIG % {"max": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}]}
+            fields={"file": [ATTACHMENT_TOO_BIG % {"max": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}]}
         )
     ext = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
     spec = ALLOWED_ATTACHMENTS.get(ext)
