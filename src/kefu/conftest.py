@@ -14,6 +14,20 @@ PASSWORD = "kefu-Test-2026"
 
 
 @pytest.fixture
+def working_calendar(db):
+    """The seeded working calendar, re-seeded if a transactional test flushed the table."""
+    from kefu.core import workcalendar
+    from kefu.core.calendar_seed import sync
+    from kefu.core.models import CalendarDay
+
+    if not CalendarDay.objects.filter(date__year=2026).exists():
+        sync(CalendarDay)
+    workcalendar.clear_cache()
+    yield
+    workcalendar.clear_cache()
+
+
+@pytest.fixture
 def regions(db):
     east = Region.objects.create(code="east", name="华东片区")
     west = Region.objects.create(code="west", name="西南片区")

@@ -5,7 +5,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kefu.core import workcalendar
 from kefu.core.errors import CalendarMissing, ValidationFailed
 from kefu.core.models import CalendarDay
 from kefu.core.workcalendar import (
@@ -29,10 +28,8 @@ def minutes(n):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    workcalendar.clear_cache()
+def fresh_cache(working_calendar):
     yield
-    workcalendar.clear_cache()
 
 
 def test_it_carries_friday_evening_over_the_weekend():
