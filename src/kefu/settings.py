@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "kefu.core",
     "kefu.accounts",
     "kefu.customers",
+    "kefu.tickets",
     "kefu.demo",
 ]
 
@@ -243,6 +244,9 @@ MEDIA_ROOT = DATA_DIR / "private"
 # path nothing routes to (None would break Django's test server, "" would serve the folder).
 MEDIA_URL = "/private-media-not-served/"
 ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_MB", 10) * 1024 * 1024
+
+# A resolved or closed ticket can be reopened for this many days; later a new linked ticket.
+TICKET_REOPEN_DAYS = envint("TICKET_REOPEN_DAYS", 7)
 
 # Working hours for SLA arithmetic (local time, Asia/Shanghai): comma-separated periods.
 WORKING_HOURS = env("WORKING_HOURS", "09:00-12:00,13:30-18:00")

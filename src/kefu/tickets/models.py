@@ -1,0 +1,235 @@
+"""Tickets 工单: configuration tables (types, channels, priorities, service modes, SLA policies)
+and the ticket with its stored, indexed SLA deadlines."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from kefu.accounts.models import Department
+from kefu.core.models import TimelineEvent
+from kefu.customers.models import Asset, Contact, Customer
+
+
+class CodedName(models.Model):
+    """A row of configuration data: a stable code for programs, a name for people."""
+
+    code = models.SlugField(_("代码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=64)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["sort_order", "code"]
+
+    def __str__(self):
+        return self.name
+
+
+class TicketType(CodedName):
+    """咨询, 故障报修, 账号与权限, 服务投诉, 建议, 订单与售后, 安装, 新客户 … (B3)."""
+
+    is_technical = models.BooleanField(
+        _("技术类"), default=False, help_text=_("技术类问题按技术故障的解决时效计算"),
+    )
+    default_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("默认处理部门"),
+    )
+
+    class Meta(CodedName.Meta):
+        verbose_name = _("工单类型")
+        verbose_name_plural = _("工单类型")
+
+
+class Channel(CodedName):
+    """电话, 在线客服, 邮件, APP, 微信, 到店 (B1)."""
+
+    class Meta(CodedName.Meta):
+        verbose_name = _("受理渠道")
+        verbose_name_plural = _("受理渠道")
+
+
+class Priority(CodedName):
+    """紧急 / 普通 / 低 (B4). ``rank``: lower is more urgent; a chase moves one rank up."""
+
+    rank = models.PositiveSmallIntegerField(_("级别"), unique=True)
+
+    class Meta(CodedName.Meta):
+        verbose_name = _("优先级")
+        verbose_name_plural = _("优先级")
+        ordering = ["rank"]
+
+
+class ServiceMode(CodedName):
+    """电话解答, 远程协助, 上门服务, 送修, 邮寄维修, 有偿服务 (B12)."""
+
+    class Meta(CodedName.Meta):
+        verbose_name = _("服务方式")
+        verbose_name_plural = _("服务方式")
+
+
+class SlaPolicy(models.Model):
+    """Response and resolution targets for priority × technical/non-technical × customer kind.
+
+    The most specific active policy wins (a kind-specific one over the any-kind one). A target is
+    an amount and a unit; minutes and hours run on the working calendar or on the natural clock
+    (``clock``), working days always on the calendar.
+    """
+
+    class Unit(models.TextChoices):
+        MINUTES = "minutes", _("分钟")
+        HOURS = "hours", _("小时")
+        WORKING_DAYS = "working_days", _("工作日")
+
+    class Clock(models.TextChoices):
+        WORKING = "working", _("工作时间")
+        NATURAL = "natural", _("自然时间")
+
+    name = models.CharField(_("名称"), max_length=64)
+    priority = models.ForeignKey(Priority, on_delete=models.PROTECT, verbose_name=_("优先级"))
+    technical = models.BooleanField(_("技术类"), null=True, blank=True, help_text=_("留空表示不限"))
+    customer_kind = models.CharField(
+        _("客户类别"), max_length=16, blank=True, default="", choices=Customer.Kind.choices,
+        help_text=_("留空表示所有客户"),
+    )
+    response_amount = models.PositiveIntegerField(_("响应时限"))
+    response_unit = models.CharField(_("响应单位"), max_length=16, choices=Unit.choices)
+    resolve_amount = models.PositiveIntegerField(_("解决时限"))
+    resolve_unit = models.CharField(_("解决单位"), max_length=16, choices=Unit.choices)
+    clock = models.CharField(_("计时方式"), max_length=16, choices=Clock.choices, default=Clock.WORKING)
+    warn_ratio = models.DecimalField(
+        _("预警比例"), max_digits=3, decimal_places=2, default=0.8,
+        help_text=_("已用时间达到时限的这个比例时预警，如 0.80"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("SLA 时效规则")
+        verbose_name_plural = _("SLA 时效规则")
+        ordering = ["priority__rank", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(warn_ratio__gt=0) & Q(warn_ratio__lt=1), name="sla_warn_ratio_between_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(response_amount__gt=0) & Q(resolve_amount__gt=0), name="sla_targets_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", _("新建")
+        UNASSIGNED = "unassigned", _("待派单")
+        IN_PROGRESS = "in_progress", _("处理中")
+        ON_HOLD = "on_hold", _("挂起")
+        RESOLVED = "resolved", _("已解决")
+        AWAITING_CALLBACK = "awaiting_callback", _("待回访")
+        CLOSED = "closed", _("已关闭")
+
+    OPEN_STATUSES = (Status.NEW, Status.UNASSIGNED, Status.IN_PROGRESS, Status.ON_HOLD)
+
+    number = models.CharField(_("工单编号"), max_length=32, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("客户")
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("联系人"),
+    )
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets",
+        verbose_name=_("设备"),
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, verbose_name=_("受理渠道"))
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, verbose_name=_("工单类型"))
+    priority = models.ForeignKey(Priority, on_delete=models.PROTECT, verbose_name=_("优先级"))
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("处理部门"),
+    )
+    service_mode = models.ForeignKey(
+        ServiceMode, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("服务方式")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="owned_tickets", verbose_name=_("处理人"),
+    )
+    subject = models.CharField(_("问题摘要"), max_length=200)
+    description = models.TextField(_("问题描述"), blank=True, default="")
+    occurred_at = models.DateTimeField(_("发生时间"), null=True, blank=True)
+    environment = models.CharField(_("使用环境"), max_length=200, blank=True, default="")
+    error_shown = models.CharField(_("错误提示"), max_length=500, blank=True, default="")
+    in_warranty = models.BooleanField(_("保修期内"), null=True, blank=True)
+    customer_expects_at = models.DateTimeField(_("客户期望解决时间"), null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.NEW)
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("SLA 规则")
+    )
+    response_due_at = models.DateTimeField(_("响应截止"), null=True, blank=True)
+    resolve_due_at = models.DateTimeField(_("解决截止"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("首次响应时间"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+    on_hold_since = models.DateTimeField(_("挂起开始"), null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(_("累计挂起秒数"), default=0)
+    escalation_tier = models.PositiveSmallIntegerField(_("升级层级"), default=1)
+    chase_count = models.PositiveIntegerField(_("催单次数"), default=0)
+    reopen_count = models.PositiveIntegerField(_("重开次数"), default=0)
+    created_at = models.DateTimeField(_("受理时间"), default=timezone.now)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("受理人"),
+    )
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("工单")
+        verbose_name_plural = _("工单")
+        ordering = ["-id"]
+        indexes = [
+            # Queues read open tickets in deadline order: partial indexes keep them index scans
+            # however many closed tickets pile up.
+            models.Index(
+                fields=["resolve_due_at", "id"], name="ticket_open_resolve_due",
+                condition=Q(status__in=["new", "unassigned", "in_progress", "on_hold"]),
+            ),
+            models.Index(
+                fields=["response_due_at", "id"], name="ticket_unanswered_due",
+                condition=Q(first_responded_at__isnull=True),
+            ),
+            models.Index(fields=["owner", "status", "resolve_due_at"], name="ticket_owner_queue"),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.subject}"
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN_STATUSES
+
+
+class TicketEvent(TimelineEvent):
+    """工单动态: every change and progress note; customer-visible ones form 客户同步记录 (B7)."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("工单")
+    )
+    customer_visible = models.BooleanField(_("已同步客户"), default=False)
+    expected_completion_at = models.DateTimeField(_("预计完成时间"), null=True, blank=True)
+
+    class Meta(TimelineEvent.Meta):
+        verbose_name = _("工单动态")
+        verbose_name_plural = _("工单动态")
+        indexes = [models.Index(fields=["ticket", "-at"], name="ticket_event_timeline")]

@@ -1,0 +1,197 @@
+"""Every write to tickets. Pages, the API, jobs and the CLI call these.
+
+Each service locks the ticket row, checks the move against the transition table, writes the
+ticket, a ``TicketEvent`` and the history row in one transaction.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core.errors import Conflict, InvalidTransition, ValidationFailed
+from kefu.core.sequences import next_number
+from kefu.tickets import sla, workflow
+from kefu.tickets.models import Channel, Priority, Ticket, TicketEvent, TicketType
+
+SUBJECT_REQUIRED = _("请填写问题摘要。")
+SOLUTION_REQUIRED = _("请填写解决方案和处理结果。")
+STALE_VERSION = _("工单已被他人修改（当前版本 %(current)s，您提交的是 %(given)s），请刷新后重试。")
+REOPEN_WINDOW_PASSED = _("工单已超过 %(days)s 天的重开期限，请新建工单并关联原工单。")
+ASSET_NOT_OWNED = _("该设备不属于这个客户。")
+
+
+def _event(ticket, actor, verb, summary, *, customer_visible=False, expected=None, **data):
+    return TicketEvent.objects.create(
+        ticket=ticket, actor=actor, verb=verb, summary=str(summary),
+        customer_visible=customer_visible, expected_completion_at=expected, data=data,
+    )
+
+
+def _save(ticket, actor, fields):
+    ticket._history_user = actor
+    ticket.version += 1
+    ticket.save(update_fields=[*fields, "version", "updated_at"])
+    return ticket
+
+
+def _locked(ticket, version=None):
+    row = Ticket.objects.select_for_update(of=("self",)).select_related("sla_policy").get(pk=ticket.pk)
+    if version is not None and int(version) != row.version:
+        raise Conflict(gettext(STALE_VERSION) % {"current": row.version, "given": version})
+    return row
+
+
+@transaction.atomic
+def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, description="",
+                  contact=None, asset=None, department=None, service_mode=None, occurred_at=None,
+                  environment="", error_shown="", customer_expects_at=None, idempotency_key=None,
+                  now=None):
+    """Take a ticket in: number CS+YYYYMM+seq, SLA deadlines from the matching policy.
+
+    With ``idempotency_key`` (a channel message id or an Idempotency-Key header) the same key
+    returns the ticket created the first time instead of a second one.
+    """
+    if idempotency_key:
+        existing = Ticket.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    subject = (subject or "").strip()
+    if not subject:
+        raise ValidationFailed(fields={"subject": [SUBJECT_REQUIRED]})
+    if asset is not None and asset.customer_id != customer.pk:
+        raise ValidationFailed(fields={"asset": [ASSET_NOT_OWNED]})
+    for value, model, name in ((channel, Channel, "channel"), (ticket_type, TicketType, "ticket_type"),
+                               (priority, Priority, "priority")):
+        if not isinstance(value, model):
+            raise ValidationFailed(fields={name: [gettext("请选择有效的选项。")]})
+    now = now or timezone.now()
+    policy = sla.select_policy(priority=priority, technical=ticket_type.is_technical,
+                               customer_kind=customer.kind)
+    ticket = Ticket(
+        number=next_number("CS", timezone.localtime(now).strftime("%Y%m")),
+        customer=customer, contact=contact, asset=asset, channel=channel, ticket_type=ticket_type,
+        priority=priority, department=department or ticket_type.default_department,
+        service_mode=service_mode, subject=subject[:200], description=description,
+        occurred_at=occurred_at, environment=environment, error_shown=error_shown,
+        in_warranty=asset.in_warranty if asset is not None else None,
+        customer_expects_at=customer_expects_at, sla_policy=policy,
+        response_due_at=sla.response_due(policy, now), resolve_due_at=sla.resolve_due(policy, now),
+        created_at=now, created_by=actor, idempotency_key=idempotency_key or None,
+    )
+    ticket._history_user = actor
+    try:
+        with transaction.atomic():
+            ticket.save()
+    except IntegrityError:
+        # A concurrent intake with the same key won the race: hand back its ticket.
+        if idempotency_key:
+            return Ticket.objects.get(idempotency_key=idempotency_key)
+        raise
+    _event(ticket, actor, "created", gettext("受理工单"))
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(*, actor, ticket, owner, version=None, reason=""):
+    row = _locked(ticket, version)
+    to = workflow.target(row, "assign")
+    previous = row.owner
+    row.owner, row.status = owner, to
+    _save(row, actor, ["owner", "status"])
+    if previous is None:
+        summary = gettext("派单给 %(owner)s") % {"owner": owner}
+    else:
+        summary = gettext("由 %(old)s 转派给 %(owner)s") % {"old": previous, "owner": owner}
+    _event(row, actor, "assigned", summary, owner=owner.pk, reason=reason)
+    return row
+
+
+@transaction.atomic
+def ticket_hold(*, actor, ticket, reason, version=None, now=None):
+    """挂起: waiting for the customer or for parts; the SLA clock stops until resume."""
+    if not (reason or "").strip():
+        raise ValidationFailed(fields={"reason": [gettext("请填写挂起原因。")]})
+    row = _locked(ticket, version)
+    row.status = workflow.target(row, "hold")
+    row.on_hold_since = now or timezone.now()
+    _save(row, actor, ["status", "on_hold_since"])
+    _event(row, actor, "held", gettext("挂起：%(reason)s") % {"reason": reason}, reason=reason)
+    return row
+
+
+@transaction.atomic
+def ticket_resume(*, actor, ticket, version=None, now=None):
+    """Resume: the time on hold (on the policy's clock) is added to both open deadlines."""
+    row = _locked(ticket, version)
+    row.status = workflow.target(row, "resume")
+    now = now or timezone.now()
+    paused = sla.paused_duration(row.sla_policy, row.on_hold_since, now)
+    if row.first_responded_at is None:
+        row.response_due_at = sla.shift(row.sla_policy, row.response_due_at, paused)
+    row.resolve_due_at = sla.shift(row.sla_policy, row.resolve_due_at, paused)
+    row.paused_seconds += int(paused.total_seconds())
+    row.on_hold_since = None
+    _save(row, actor, ["status", "response_due_at", "resolve_due_at", "paused_seconds", "on_hold_since"])
+    _event(row, actor, "resumed", gettext("恢复处理，时限顺延 %(minutes)s 分钟") % {
+        "minutes": int(paused.total_seconds() // 60)}, paused_seconds=int(paused.total_seconds()))
+    return row
+
+
+@transaction.atomic
+def ticket_resolve(*, actor, ticket, solution, result, version=None, now=None):
+    if not (solution or "").strip() or not (result or "").strip():
+        raise ValidationFailed(fields={"solution": [SOLUTION_REQUIRED]})
+    row = _locked(ticket, version)
+    row.status = workflow.target(row, "resolve")
+    row.resolved_at = now or timezone.now()
+    _save(row, actor, ["status", "resolved_at"])
+    _event(row, actor, "resolved", gettext("已解决：%(solution)s") % {"solution": solution},
+           customer_visible=True, solution=solution, result=result)
+    return row
+
+
+@transaction.atomic
+def ticket_confirm(*, actor, ticket, how, version=None):
+    """The customer confirms the fix (B9: no 假性解决); until then the ticket stays resolved."""
+    row = _locked(ticket, version)
+    row.status = workflow.target(row, "confirm")
+    _save(row, actor, ["status"])
+    _event(row, actor, "confirmed", gettext("客户确认已解决（%(how)s）") % {"how": how}, how=how)
+    return row
+
+
+@transaction.atomic
+def ticket_close(*, actor, ticket, version=None, now=None):
+    row = _locked(ticket, version)
+    row.status = workflow.target(row, "close")
+    row.closed_at = now or timezone.now()
+    _save(row, actor, ["status", "closed_at"])
+    _event(row, actor, "closed", gettext("关闭工单"))
+    return row
+
+
+def reopen_window():
+    return datetime.timedelta(days=getattr(settings, "TICKET_REOPEN_DAYS", 7))
+
+
+@transaction.atomic
+def ticket_reopen(*, actor, ticket, reason, version=None, now=None):
+    """重开 within the window restarts the resolution clock and is counted (reopen rate)."""
+    if not (reason or "").strip():
+        raise ValidationFailed(fields={"reason": [gettext("请填写重开原因。")]})
+    row = _locked(ticket, version)
+    to = workflow.target(row, "reopen")
+    now = now or timezone.now()
+    if row.resolved_at and now - row.resolved_at > reopen_window():
+        raise InvalidTransition(gettext(REOPEN_WINDOW_PASSED) % {"days": reopen_window().days})
+    row.status = to
+    row.reopen_count += 1
+    row.resolved_at = row.closed_at = None
+    row.resolve_due_at = sla.resolve_due(row.sla_policy, now)
+    _save(row, actor, ["status", "reopen_count", "resolved_at", "closed_at", "resolve_due_at"])
+    _event(row, actor, "reopened", gettext("重开：%(reason)s") % {"reason": reason}, reason=reason)
+    return row
