@@ -8,6 +8,7 @@ import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -195,3 +196,83 @@ def ticket_reopen(*, actor, ticket, reason, version=None, now=None):
     _save(row, actor, ["status", "reopen_count", "resolved_at", "closed_at", "resolve_due_at"])
     _event(row, actor, "reopened", gettext("重开：%(reason)s") % {"reason": reason}, reason=reason)
     return row
+
+
+ALREADY_CLAIMED = _("工单 %(number)s 已被他人接单。")
+
+
+def ticket_claim(*, actor, ticket, now=None):
+    """抢单: one conditional UPDATE; of any number of concurrent claims exactly one wins."""
+    with transaction.atomic():
+        won = Ticket.objects.filter(
+            pk=ticket.pk, owner__isnull=True, status__in=workflow.TRANSITIONS["claim"][0],
+        ).update(owner=actor, status=Ticket.Status.IN_PROGRESS, version=F("version") + 1,
+                 updated_at=now or timezone.now())
+        if not won:
+            current = Ticket.objects.get(pk=ticket.pk)
+            if current.owner_id is not None:
+                raise Conflict(gettext(ALREADY_CLAIMED) % {"number": current.number})
+            workflow.target(current, "claim")  # raises InvalidTransition with the status
+        row = Ticket.objects.get(pk=ticket.pk)
+        row._history_user = actor
+        row.save(update_fields=["updated_at"])  # writes the history row for the claim
+        _event(row, actor, "claimed", gettext("%(owner)s 抢单") % {"owner": actor})
+    return row
+
+
+@transaction.atomic
+def ticket_chase(*, actor, ticket, note="", now=None):
+    """催单: the customer chases. Counted; every second chase raises the priority one rank."""
+    row = _locked(ticket)
+    if not row.is_open:
+        raise InvalidTransition(gettext("工单已解决或关闭，不能催单；如故障复现请重开。"))
+    row.chase_count += 1
+    fields = ["chase_count"]
+    summary = gettext("客户催单（第 %(n)s 次）") % {"n": row.chase_count}
+    if row.chase_count % CHASES_PER_PRIORITY_STEP == 0:
+        higher = Priority.objects.filter(rank__lt=row.priority.rank, is_active=True).order_by("-rank").first()
+        if higher is not None:
+            row.priority = higher
+            fields.append("priority")
+            summary += gettext("，优先级升为 %(priority)s") % {"priority": higher}
+    _save(row, actor, fields)
+    _event(row, actor, "chased", summary, note=note)
+    return row
+
+
+CHASES_PER_PRIORITY_STEP = 2
+ESCALATION_TIERS = {1: _("一线客服"), 2: _("二线热线工程师"), 3: _("技术中心/专家")}
+
+
+@transaction.atomic
+def ticket_escalate(*, actor, ticket, reason, major=False, version=None):
+    """疑难升级: tier 1 agent → tier 2 hotline engineer → tier 3 technical centre (B8)."""
+    if not (reason or "").strip():
+        raise ValidationFailed(fields={"reason": [gettext("请填写升级原因。")]})
+    row = _locked(ticket, version)
+    if not row.is_open:
+        raise InvalidTransition(gettext("只有处理中的工单可以升级。"))
+    if row.escalation_tier >= max(ESCALATION_TIERS):
+        raise InvalidTransition(gettext("工单已在最高升级层级。"))
+    row.escalation_tier += 1
+    _save(row, actor, ["escalation_tier"])
+    _event(row, actor, "escalated", gettext("升级至%(tier)s：%(reason)s") % {
+        "tier": ESCALATION_TIERS[row.escalation_tier], "reason": reason}, reason=reason, major=major)
+    return row
+
+
+@transaction.atomic
+def ticket_add_note(*, actor, ticket, text, customer_visible=False, expected_completion_at=None,
+                    now=None):
+    """进展: a progress note; customer-visible ones are the 客户同步记录 and count as the first
+    response when none has been given yet."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(fields={"text": [gettext("请填写进展内容。")]})
+    row = _locked(ticket)
+    now = now or timezone.now()
+    if customer_visible and row.first_responded_at is None:
+        row.first_responded_at = now
+        _save(row, actor, ["first_responded_at"])
+    return _event(row, actor, "note", text, customer_visible=customer_visible,
+                  expected=expected_completion_at)
