@@ -6,3 +6,9 @@ class TicketsConfig(AppConfig):
     name = "kefu.tickets"
     label = "tickets"
     verbose_name = _("工单")
+
+    def ready(self):
+        from kefu.customers.history import register
+        from kefu.tickets.history import customer_tickets
+
+        register(customer_tickets)
