@@ -175,6 +175,10 @@ class Ticket(models.Model):
     )
     response_due_at = models.DateTimeField(_("响应截止"), null=True, blank=True)
     resolve_due_at = models.DateTimeField(_("解决截止"), null=True, blank=True)
+    resolve_warn_at = models.DateTimeField(_("预警时间"), null=True, blank=True)
+    sla_warned_at = models.DateTimeField(_("已预警"), null=True, blank=True)
+    sla_breached_at = models.DateTimeField(_("已超时"), null=True, blank=True)
+    response_breached_at = models.DateTimeField(_("响应已超时"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("首次响应时间"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
@@ -207,6 +211,14 @@ class Ticket(models.Model):
             models.Index(
                 fields=["response_due_at", "id"], name="ticket_unanswered_due",
                 condition=Q(first_responded_at__isnull=True),
+            ),
+            models.Index(
+                fields=["resolve_warn_at"], name="ticket_warn_pending",
+                condition=Q(sla_warned_at__isnull=True, status__in=["new", "unassigned", "in_progress"]),
+            ),
+            models.Index(
+                fields=["resolve_due_at"], name="ticket_breach_pending",
+                condition=Q(sla_breached_at__isnull=True, status__in=["new", "unassigned", "in_progress"]),
             ),
             models.Index(fields=["owner", "status", "resolve_due_at"], name="ticket_owner_queue"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),

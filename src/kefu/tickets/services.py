@@ -72,6 +72,7 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
     now = now or timezone.now()
     policy = sla.select_policy(priority=priority, technical=ticket_type.is_technical,
                                customer_kind=customer.kind)
+    resolve_due = sla.resolve_due(policy, now)
     ticket = Ticket(
         number=next_number("CS", timezone.localtime(now).strftime("%Y%m")),
         customer=customer, contact=contact, asset=asset, channel=channel, ticket_type=ticket_type,
@@ -80,7 +81,8 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
         occurred_at=occurred_at, environment=environment, error_shown=error_shown,
         in_warranty=asset.in_warranty if asset is not None else None,
         customer_expects_at=customer_expects_at, sla_policy=policy,
-        response_due_at=sla.response_due(policy, now), resolve_due_at=sla.resolve_due(policy, now),
+        response_due_at=sla.response_due(policy, now), resolve_due_at=resolve_due,
+        resolve_warn_at=sla.warn_at(policy, now, resolve_due),
         created_at=now, created_by=actor, idempotency_key=idempotency_key or None,
     )
     ticket._history_user = actor
@@ -134,9 +136,11 @@ def ticket_resume(*, actor, ticket, version=None, now=None):
     if row.first_responded_at is None:
         row.response_due_at = sla.shift(row.sla_policy, row.response_due_at, paused)
     row.resolve_due_at = sla.shift(row.sla_policy, row.resolve_due_at, paused)
+    row.resolve_warn_at = sla.shift(row.sla_policy, row.resolve_warn_at, paused)
     row.paused_seconds += int(paused.total_seconds())
     row.on_hold_since = None
-    _save(row, actor, ["status", "response_due_at", "resolve_due_at", "paused_seconds", "on_hold_since"])
+    _save(row, actor, ["status", "response_due_at", "resolve_due_at", "resolve_warn_at",
+                       "paused_seconds", "on_hold_since"])
     _event(row, actor, "resumed", gettext("恢复处理，时限顺延 %(minutes)s 分钟") % {
         "minutes": int(paused.total_seconds() // 60)}, paused_seconds=int(paused.total_seconds()))
     return row
@@ -193,7 +197,10 @@ def ticket_reopen(*, actor, ticket, reason, version=None, now=None):
     row.reopen_count += 1
     row.resolved_at = row.closed_at = None
     row.resolve_due_at = sla.resolve_due(row.sla_policy, now)
-    _save(row, actor, ["status", "reopen_count", "resolved_at", "closed_at", "resolve_due_at"])
+    row.resolve_warn_at = sla.warn_at(row.sla_policy, now, row.resolve_due_at)
+    row.sla_warned_at = row.sla_breached_at = None  # a new resolution clock warns afresh
+    _save(row, actor, ["status", "reopen_count", "resolved_at", "closed_at", "resolve_due_at",
+                       "resolve_warn_at", "sla_warned_at", "sla_breached_at"])
     _event(row, actor, "reopened", gettext("重开：%(reason)s") % {"reason": reason}, reason=reason)
     return row
 

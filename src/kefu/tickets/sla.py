@@ -68,3 +68,12 @@ def shift(policy, deadline, paused):
     if _uses_calendar(policy):
         return workcalendar.add_working_time(deadline, paused)
     return deadline + paused
+
+
+def warn_at(policy, start, due):
+    """When ``warn_ratio`` of the time from ``start`` to ``due`` has passed, on the policy's clock."""
+    ratio = float(policy.warn_ratio)
+    if _uses_calendar(policy):
+        total = workcalendar.working_time_between(start, due)
+        return workcalendar.add_working_time(start, total * ratio)
+    return start + (due - start) * ratio
