@@ -124,6 +124,47 @@ class SlaPolicy(models.Model):
         return self.name
 
 
+class TicketQuerySet(models.QuerySet):
+    """The queues agents work from, each in deadline order (nearest first)."""
+
+    def open(self):
+        return self.filter(status__in=Ticket.OPEN_STATUSES)
+
+    def running(self):
+        """Open and with the SLA clock running (not on hold)."""
+        return self.filter(status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED,
+                                       Ticket.Status.IN_PROGRESS))
+
+    def mine(self, user):
+        return self.open().filter(owner=user)
+
+    def pool(self):
+        return self.filter(status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED), owner__isnull=True)
+
+    def overdue(self, now):
+        return self.running().filter(resolve_due_at__lte=now)
+
+    def due_soon(self, now, within):
+        return self.running().filter(resolve_due_at__gt=now, resolve_due_at__lte=now + within)
+
+    def on_hold(self):
+        return self.filter(status=Ticket.Status.ON_HOLD)
+
+    def awaiting_confirmation(self):
+        return self.filter(status=Ticket.Status.RESOLVED)
+
+    def by_deadline(self):
+        return self.order_by(models.F("resolve_due_at").asc(nulls_last=True), "id")
+
+    def after(self, due, pk):
+        """Keyset page: rows after (due, pk) in deadline order; as fast deep as on page one."""
+        if due is None:
+            return self.filter(resolve_due_at__isnull=True, pk__gt=pk)
+        return self.filter(
+            Q(resolve_due_at__gt=due) | Q(resolve_due_at=due, pk__gt=pk) | Q(resolve_due_at__isnull=True)
+        )
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("新建")
@@ -196,6 +237,8 @@ class Ticket(models.Model):
     idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
     version = models.PositiveIntegerField(_("版本"), default=1)
     history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    objects = TicketQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("工单")
