@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from kefu.core.crypto import id_number_index, normalize_phone, phone_index
 from kefu.core.errors import ValidationFailed
@@ -16,10 +17,20 @@ NUMBER_RE = re.compile(r"^KH\d{4,}$")
 PHONE_RE = re.compile(r"^(\+?86|0086)?[\d\s\-()]{7,20}$")
 
 
+KIND_LABELS = {
+    "phone": _("电话"), "id_number": _("证件号码"), "vin": _("车架号"), "plate": _("车牌号"),
+    "number": _("客户编号"), "text": _("文字"),
+}
+
+
 @dataclass(frozen=True)
 class Recognised:
     kind: str  # phone | id_number | vin | plate | number | text
     value: str
+
+    @property
+    def label(self):
+        return KIND_LABELS[self.kind]
 
 
 def recognise(q: str) -> Recognised:

@@ -7,13 +7,13 @@ as the policy, so queues and the SLA monitor never recompute them.
 
 import datetime
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from kefu.core import workcalendar
 from kefu.core.errors import ValidationFailed
 from kefu.tickets.models import SlaPolicy
 
-NO_POLICY = "没有适用的 SLA 规则（优先级 %(priority)s）：请管理员在“SLA 时效规则”中配置。"
+NO_POLICY = _("没有适用的 SLA 规则（优先级 %(priority)s）：请管理员在“SLA 时效规则”中配置。")
 
 
 def select_policy(*, priority, technical: bool, customer_kind: str):
@@ -29,7 +29,7 @@ def select_policy(*, priority, technical: bool, customer_kind: str):
         if score > best_score or (score == best_score and policy.pk < best.pk):
             best, best_score = policy, score
     if best is None:
-        raise ValidationFailed(gettext(NO_POLICY) % {"priority": priority})
+        raise ValidationFailed(str(NO_POLICY) % {"priority": priority})
     return best
 
 

@@ -4,8 +4,8 @@ Each action names the statuses it may start from and the status it leads to. Any
 an ``InvalidTransition`` naming the ticket's status and the action, never a silent no-op.
 """
 
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.core.errors import InvalidTransition
 from kefu.tickets.models import Ticket
@@ -26,12 +26,12 @@ TRANSITIONS = {
 }
 
 ACTION_LABELS = {
-    "queue": _("转入待派单"), "assign": _("派单"), "claim": _("抢单"), "hold": _("挂起"),
+    "queue": _("转入待派单"), "assign": _("派单"), "claim": _("抢单"), "hold": pgettext_lazy("action", "挂起"),
     "resume": _("恢复处理"), "resolve": _("解决"), "confirm": _("客户确认"), "close": _("关闭"),
     "reopen": _("重开"),
 }
 
-NOT_ALLOWED = "工单 %(number)s 当前状态为“%(status)s”，不能“%(action)s”。"
+NOT_ALLOWED = _("工单 %(number)s 当前状态为“%(status)s”，不能“%(action)s”。")
 
 
 def target(ticket, action):
@@ -39,7 +39,7 @@ def target(ticket, action):
     allowed_from, to = TRANSITIONS[action]
     if ticket.status not in allowed_from:
         raise InvalidTransition(
-            gettext(NOT_ALLOWED) % {
+            str(NOT_ALLOWED) % {
                 "number": ticket.number, "status": ticket.get_status_display(),
                 "action": ACTION_LABELS[action],
             }

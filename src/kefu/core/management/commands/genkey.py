@@ -3,10 +3,11 @@
 import secrets
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
-    help = "生成一个随机密钥，用于 KEFU_FIELD_KEY 或 KEFU_SECRET_KEY。"
+    help = _("生成一个随机密钥，用于 KEFU_FIELD_KEY 或 KEFU_SECRET_KEY。")
 
     def handle(self, **options):
         self.stdout.write(secrets.token_urlsafe(32))
