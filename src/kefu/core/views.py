@@ -1,9 +1,14 @@
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from kefu.core.checks import calendar_gaps
-from kefu.core.models import AccessLog
+from kefu.core.models import AccessLog, Notification
+from kefu.core.notify import unread_count
 
 
 @login_required
@@ -35,3 +40,25 @@ def access_log(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "core/access_log.html", {"page": page, "query": query.urlencode()})
+
+
+@login_required
+def notification_bell(request):
+    """htmx-polled: the bell with the unread count (one indexed COUNT)."""
+    # Rendered without the request: the bell needs no context processors (menus, permissions).
+    html = render_to_string("base.html#bell", {"unread": unread_count(request.user)})
+    return HttpResponse(html)
+
+
+@login_required
+def notifications(request):
+    rows = Notification.objects.filter(recipient=request.user)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "core/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return redirect("core:notifications")
