@@ -1,4 +1,5 @@
-"""The demo data set: regions, departments, the staff cast, a few hundred customers with assets.
+"""The demo data set: regions, departments, the staff cast, a few hundred customers with assets
+and a desk of about 120 tickets over the 45 days before the demo today (see ``tickets.py``).
 
 Deterministic (a fixed random seed) and idempotent: loading twice changes nothing.
 """
@@ -13,6 +14,7 @@ from kefu.accounts.models import Department, Region, Skill
 from kefu.accounts.services import staff_create
 from kefu.customers import services as customer_services
 from kefu.customers.models import Customer
+from kefu.demo import tickets as demo_tickets
 
 DEMO_PASSWORD = "kefu2026"
 
@@ -92,8 +94,11 @@ def _id_number(rng, birthday):
 
 
 @transaction.atomic
-def load(customers=300, seed=2026, out=None):
-    """Load the demo set; returns False (and does nothing) if it is already there."""
+def load(customers=300, seed=2026, out=None, tickets=None):
+    """Load the demo set; returns False (and does nothing) if it is already there.
+
+    ``tickets``: how many tickets; by default 120, fewer for small sets (4 per customer).
+    """
     if is_loaded():
         return False
     rng = random.Random(seed)
@@ -101,6 +106,7 @@ def load(customers=300, seed=2026, out=None):
     depts = {code: Department.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in DEPARTMENTS}
     skills = {code: Skill.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in SKILLS}
     actor = None
+    staff = {}
     for username, name, number, role, dept, level, eng_level, region_codes, skill_codes in CAST:
         user = staff_create(
             username=username, password=DEMO_PASSWORD, display_name=name, employee_no=number, role=role,
@@ -113,7 +119,9 @@ def load(customers=300, seed=2026, out=None):
             user.save(update_fields=["is_superuser"])
         if username == "agent":
             actor = user
-    today = datetime.date(2026, 11, 23)
+        staff[username] = user
+    today = demo_tickets.DEMO_NOW.date()
+    created = []
     for i in range(customers):
         region_code = rng.choice(list(CITIES))
         city = rng.choice(CITIES[region_code])
@@ -142,6 +150,7 @@ def load(customers=300, seed=2026, out=None):
             contacts=contacts, phones=phones,
             addresses=[f"{city}市{rng.choice(STREETS)}{rng.randrange(1, 500)}号"],
         )
+        created.append(customer.pk)
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
             product, family = rng.choice(PRODUCTS)
             purchase = today - datetime.timedelta(days=rng.randrange(10, 1500))
@@ -165,4 +174,11 @@ def load(customers=300, seed=2026, out=None):
             customer_services.asset_create(actor=actor, customer=customer, product_model=product, **fields)
         if out and (i + 1) % 50 == 0:
             out(f"  {i + 1}/{customers} 客户")
+    demo_tickets.load_tickets(
+        rng=random.Random(seed + 1),
+        customers=list(Customer.objects.filter(pk__in=created).order_by("pk")
+                       .select_related("region").prefetch_related("assets", "contacts")),
+        staff=staff, departments=depts, families=dict(PRODUCTS),
+        count=demo_tickets.default_count(customers) if tickets is None else tickets, out=out,
+    )
     return True

@@ -25,18 +25,25 @@ REOPEN_WINDOW_PASSED = _("工单已超过 %(days)s 天的重开期限，请新�
 ASSET_NOT_OWNED = _("该设备不属于这个客户。")
 
 
-def _event(ticket, actor, verb, summary, *, customer_visible=False, expected=None, **data):
+def _event(ticket, actor, verb, summary, *, customer_visible=False, expected=None, at=None, **data):
     return TicketEvent.objects.create(
-        ticket=ticket, actor=actor, verb=verb, summary=str(summary),
+        ticket=ticket, actor=actor, verb=verb, summary=str(summary), at=at or timezone.now(),
         customer_visible=customer_visible, expected_completion_at=expected, data=data,
     )
 
 
-def _save(ticket, actor, fields):
+def _save(ticket, actor, fields, now=None):
     ticket._history_user = actor
+    if now is not None:
+        ticket._history_date = now  # the history row carries the business time, not load time
     ticket.version += 1
     ticket.save(update_fields=[*fields, "version", "updated_at"])
     return ticket
+
+
+def _name(user):
+    profile = getattr(user, "staff", None)
+    return profile.display_name if profile else user.get_username()
 
 
 def _locked(ticket, version=None):
@@ -86,6 +93,7 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
         created_at=now, created_by=actor, idempotency_key=idempotency_key or None,
     )
     ticket._history_user = actor
+    ticket._history_date = now
     try:
         with transaction.atomic():
             ticket.save()
@@ -94,22 +102,32 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
         if idempotency_key:
             return Ticket.objects.get(idempotency_key=idempotency_key)
         raise
-    _event(ticket, actor, "created", gettext("受理工单"))
+    _event(ticket, actor, "created", gettext("受理工单"), at=now)
     return ticket
 
 
 @transaction.atomic
-def ticket_assign(*, actor, ticket, owner, version=None, reason=""):
+def ticket_queue(*, actor, ticket, version=None, now=None):
+    """转入待派单: a new ticket goes to the pool for a dispatcher or a claim."""
+    row = _locked(ticket, version)
+    row.status = workflow.target(row, "queue")
+    _save(row, actor, ["status"], now)
+    _event(row, actor, "queued", gettext("转入待派单"), at=now)
+    return row
+
+
+@transaction.atomic
+def ticket_assign(*, actor, ticket, owner, version=None, reason="", now=None):
     row = _locked(ticket, version)
     to = workflow.target(row, "assign")
     previous = row.owner
     row.owner, row.status = owner, to
-    _save(row, actor, ["owner", "status"])
+    _save(row, actor, ["owner", "status"], now)
     if previous is None:
-        summary = gettext("派单给 %(owner)s") % {"owner": owner}
+        summary = gettext("派单给 %(owner)s") % {"owner": _name(owner)}
     else:
-        summary = gettext("由 %(old)s 转派给 %(owner)s") % {"old": previous, "owner": owner}
-    _event(row, actor, "assigned", summary, owner=owner.pk, reason=reason)
+        summary = gettext("由 %(old)s 转派给 %(owner)s") % {"old": _name(previous), "owner": _name(owner)}
+    _event(row, actor, "assigned", summary, at=now, owner=owner.pk, reason=reason)
     return row
 
 
@@ -121,8 +139,8 @@ def ticket_hold(*, actor, ticket, reason, version=None, now=None):
     row = _locked(ticket, version)
     row.status = workflow.target(row, "hold")
     row.on_hold_since = now or timezone.now()
-    _save(row, actor, ["status", "on_hold_since"])
-    _event(row, actor, "held", gettext("挂起：%(reason)s") % {"reason": reason}, reason=reason)
+    _save(row, actor, ["status", "on_hold_since"], now)
+    _event(row, actor, "held", gettext("挂起：%(reason)s") % {"reason": reason}, reason=reason, at=now)
     return row
 
 
@@ -140,9 +158,9 @@ def ticket_resume(*, actor, ticket, version=None, now=None):
     row.paused_seconds += int(paused.total_seconds())
     row.on_hold_since = None
     _save(row, actor, ["status", "response_due_at", "resolve_due_at", "resolve_warn_at",
-                       "paused_seconds", "on_hold_since"])
+                       "paused_seconds", "on_hold_since"], now)
     _event(row, actor, "resumed", gettext("恢复处理，时限顺延 %(minutes)s 分钟") % {
-        "minutes": int(paused.total_seconds() // 60)}, paused_seconds=int(paused.total_seconds()))
+        "minutes": int(paused.total_seconds() // 60)}, paused_seconds=int(paused.total_seconds()), at=now)
     return row
 
 
@@ -153,19 +171,19 @@ def ticket_resolve(*, actor, ticket, solution, result, version=None, now=None):
     row = _locked(ticket, version)
     row.status = workflow.target(row, "resolve")
     row.resolved_at = now or timezone.now()
-    _save(row, actor, ["status", "resolved_at"])
+    _save(row, actor, ["status", "resolved_at"], now)
     _event(row, actor, "resolved", gettext("已解决：%(solution)s") % {"solution": solution},
-           customer_visible=True, solution=solution, result=result)
+           customer_visible=True, solution=solution, result=result, at=now)
     return row
 
 
 @transaction.atomic
-def ticket_confirm(*, actor, ticket, how, version=None):
+def ticket_confirm(*, actor, ticket, how, version=None, now=None):
     """The customer confirms the fix (B9: no 假性解决); until then the ticket stays resolved."""
     row = _locked(ticket, version)
     row.status = workflow.target(row, "confirm")
-    _save(row, actor, ["status"])
-    _event(row, actor, "confirmed", gettext("客户确认已解决（%(how)s）") % {"how": how}, how=how)
+    _save(row, actor, ["status"], now)
+    _event(row, actor, "confirmed", gettext("客户确认已解决（%(how)s）") % {"how": how}, how=how, at=now)
     return row
 
 
@@ -174,8 +192,8 @@ def ticket_close(*, actor, ticket, version=None, now=None):
     row = _locked(ticket, version)
     row.status = workflow.target(row, "close")
     row.closed_at = now or timezone.now()
-    _save(row, actor, ["status", "closed_at"])
-    _event(row, actor, "closed", gettext("关闭工单"))
+    _save(row, actor, ["status", "closed_at"], now)
+    _event(row, actor, "closed", gettext("关闭工单"), at=now)
     return row
 
 
@@ -200,8 +218,8 @@ def ticket_reopen(*, actor, ticket, reason, version=None, now=None):
     row.resolve_warn_at = sla.warn_at(row.sla_policy, now, row.resolve_due_at)
     row.sla_warned_at = row.sla_breached_at = None  # a new resolution clock warns afresh
     _save(row, actor, ["status", "reopen_count", "resolved_at", "closed_at", "resolve_due_at",
-                       "resolve_warn_at", "sla_warned_at", "sla_breached_at"])
-    _event(row, actor, "reopened", gettext("重开：%(reason)s") % {"reason": reason}, reason=reason)
+                       "resolve_warn_at", "sla_warned_at", "sla_breached_at"], now)
+    _event(row, actor, "reopened", gettext("重开：%(reason)s") % {"reason": reason}, reason=reason, at=now)
     return row
 
 
@@ -222,8 +240,10 @@ def ticket_claim(*, actor, ticket, now=None):
             workflow.target(current, "claim")  # raises InvalidTransition with the status
         row = Ticket.objects.get(pk=ticket.pk)
         row._history_user = actor
+        if now is not None:
+            row._history_date = now
         row.save(update_fields=["updated_at"])  # writes the history row for the claim
-        _event(row, actor, "claimed", gettext("%(owner)s 抢单") % {"owner": actor})
+        _event(row, actor, "claimed", gettext("%(owner)s 抢单") % {"owner": _name(actor)}, at=now)
     return row
 
 
@@ -242,8 +262,8 @@ def ticket_chase(*, actor, ticket, note="", now=None):
             row.priority = higher
             fields.append("priority")
             summary += gettext("，优先级升为 %(priority)s") % {"priority": higher}
-    _save(row, actor, fields)
-    _event(row, actor, "chased", summary, note=note)
+    _save(row, actor, fields, now)
+    _event(row, actor, "chased", summary, note=note, at=now)
     return row
 
 
@@ -252,7 +272,7 @@ ESCALATION_TIERS = {1: _("一线客服"), 2: _("二线热线工程师"), 3: _("�
 
 
 @transaction.atomic
-def ticket_escalate(*, actor, ticket, reason, major=False, version=None):
+def ticket_escalate(*, actor, ticket, reason, major=False, version=None, now=None):
     """疑难升级: tier 1 agent → tier 2 hotline engineer → tier 3 technical centre (B8)."""
     if not (reason or "").strip():
         raise ValidationFailed(fields={"reason": [gettext("请填写升级原因。")]})
@@ -262,9 +282,9 @@ def ticket_escalate(*, actor, ticket, reason, major=False, version=None):
     if row.escalation_tier >= max(ESCALATION_TIERS):
         raise InvalidTransition(gettext("工单已在最高升级层级。"))
     row.escalation_tier += 1
-    _save(row, actor, ["escalation_tier"])
+    _save(row, actor, ["escalation_tier"], now)
     _event(row, actor, "escalated", gettext("升级至%(tier)s：%(reason)s") % {
-        "tier": ESCALATION_TIERS[row.escalation_tier], "reason": reason}, reason=reason, major=major)
+        "tier": ESCALATION_TIERS[row.escalation_tier], "reason": reason}, reason=reason, major=major, at=now)
     return row
 
 
@@ -280,6 +300,6 @@ def ticket_add_note(*, actor, ticket, text, customer_visible=False, expected_com
     now = now or timezone.now()
     if customer_visible and row.first_responded_at is None:
         row.first_responded_at = now
-        _save(row, actor, ["first_responded_at"])
+        _save(row, actor, ["first_responded_at"], now)
     return _event(row, actor, "note", text, customer_visible=customer_visible,
-                  expected=expected_completion_at)
+                  expected=expected_completion_at, at=now)

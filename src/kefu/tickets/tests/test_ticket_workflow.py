@@ -15,6 +15,7 @@ S = Ticket.Status
 def _run(action, ticket, agent, dispatcher):
     now = at("2026-11-23 15:00")
     calls = {
+        "queue": lambda: services.ticket_queue(actor=dispatcher, ticket=ticket, now=now),
         "assign": lambda: services.ticket_assign(actor=dispatcher, ticket=ticket, owner=agent),
         "hold": lambda: services.ticket_hold(actor=agent, ticket=ticket, reason="等配件", now=now),
         "resume": lambda: services.ticket_resume(actor=agent, ticket=ticket, now=now),
@@ -28,7 +29,7 @@ def _run(action, ticket, agent, dispatcher):
 
 
 @pytest.mark.parametrize("status", list(S))
-@pytest.mark.parametrize("action", ["assign", "hold", "resume", "resolve", "confirm", "close", "reopen"])
+@pytest.mark.parametrize("action", ["queue", "assign", "hold", "resume", "resolve", "confirm", "close", "reopen"])
 def test_every_action_from_every_status(make_ticket, agent, dispatcher, status, action):
     ticket = make_ticket()
     Ticket.objects.filter(pk=ticket.pk).update(
@@ -96,3 +97,14 @@ def test_reopen_after_the_window_is_refused(make_ticket, agent, dispatcher, sett
         services.ticket_reopen(actor=agent, ticket=t, reason="again",
                                now=at("2026-11-02 11:00") + datetime.timedelta(days=8))
     assert Ticket.objects.get(pk=t.pk).status == S.RESOLVED
+
+
+def test_backdated_services_stamp_events_and_history_with_the_business_time(make_ticket, agent,
+                                                                            dispatcher):
+    t = make_ticket(now="2026-11-02 09:00")
+    t = services.ticket_assign(actor=dispatcher, ticket=t, owner=agent, now=at("2026-11-02 09:05"))
+    assert t.events.get(verb="created").at == at("2026-11-02 09:00")
+    assert t.events.get(verb="assigned").at == at("2026-11-02 09:05")
+    assert t.events.get(verb="assigned").summary == "派单给 王丽"
+    assert sorted(h.history_date for h in t.history.all()) == [at("2026-11-02 09:00"),
+                                                               at("2026-11-02 09:05")]
