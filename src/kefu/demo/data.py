@@ -9,6 +9,7 @@ import random
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext
 
 from kefu.accounts.models import Department, Region, Skill
 from kefu.accounts.services import staff_create
@@ -173,7 +174,7 @@ def load(customers=300, seed=2026, out=None, tickets=None):
                     fields["installed_on"] = agreed + datetime.timedelta(days=rng.choice([0, 0, 1, 3]))
             customer_services.asset_create(actor=actor, customer=customer, product_model=product, **fields)
         if out and (i + 1) % 50 == 0:
-            out(f"  {i + 1}/{customers} 客户")
+            out(gettext("  客户 %(done)s/%(total)s") % {"done": i + 1, "total": customers})
     demo_tickets.load_tickets(
         rng=random.Random(seed + 1),
         customers=list(Customer.objects.filter(pk__in=created).order_by("pk")
