@@ -25,21 +25,27 @@ CUSTOMER_WRITE = [
     "customers.add_attachment", "customers.view_attachment",
 ]
 REVEAL = ["customers.reveal_customer_pii"]
+TICKET_WORK = ["tickets.view_ticket", "tickets.add_ticket", "tickets.change_ticket",
+               "tickets.claim_ticket"]
+TICKET_LEAD = ["tickets.assign_ticket", "tickets.view_all_tickets"]
 
 ROLE_PERMISSIONS = {
-    AGENT: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL,
-    DISPATCHER: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL,
+    AGENT: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL + TICKET_WORK,
+    DISPATCHER: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL + TICKET_WORK + TICKET_LEAD,
     # Engineers see the customers of their own regions (scope in Customer.objects.visible_to)
     # and may reveal a phone to arrange a visit; they do not edit the archive.
-    ENGINEER: CUSTOMER_READ + ["customers.view_attachment"] + REVEAL,
-    SUPERVISOR: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL + [
+    ENGINEER: CUSTOMER_READ + ["customers.view_attachment"] + REVEAL + [
+        "tickets.view_ticket", "tickets.change_ticket", "tickets.claim_ticket",
+    ],
+    SUPERVISOR: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL + TICKET_WORK + TICKET_LEAD + [
         "customers.delete_asset", "customers.delete_attachment",
         "customers.import_customers", "customers.export_customers",
         "core.view_accesslog", "core.view_calendarday", "core.change_calendarday",
     ],
     # Managers read and export; they do not need customers' phone numbers in clear.
-    MANAGER: CUSTOMER_READ + ["customers.export_customers", "core.view_accesslog"],
-    ADMIN: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL + [
+    MANAGER: CUSTOMER_READ + ["customers.export_customers", "core.view_accesslog",
+                              "tickets.view_ticket", "tickets.view_all_tickets"],
+    ADMIN: CUSTOMER_READ + CUSTOMER_WRITE + REVEAL + TICKET_WORK + TICKET_LEAD + [
         "customers.delete_customer", "customers.delete_asset", "customers.delete_attachment",
         "customers.import_customers", "customers.export_customers",
         "core.view_accesslog", "core.view_calendarday", "core.add_calendarday",

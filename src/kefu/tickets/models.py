@@ -127,6 +127,25 @@ class SlaPolicy(models.Model):
 class TicketQuerySet(models.QuerySet):
     """The queues agents work from, each in deadline order (nearest first)."""
 
+    def visible_to(self, user):
+        """Tickets the user may see. Unscoped staff see all; a department on the staff profile
+        limits them to that department's tickets (and those with none), regions to customers
+        of those regions; their own and the ones they took in are always visible."""
+        if not user.is_authenticated or not user.has_perm("tickets.view_ticket"):
+            return self.none()
+        if user.is_superuser or user.has_perm("tickets.view_all_tickets"):
+            return self
+        profile = getattr(user, "staff", None)
+        if profile is None:
+            return self.filter(Q(owner=user) | Q(created_by=user))
+        scope = Q()
+        if profile.department_id:
+            scope &= Q(department_id=profile.department_id) | Q(department__isnull=True)
+        region_ids = list(profile.regions.values_list("pk", flat=True))
+        if region_ids:
+            scope &= Q(customer__region_id__in=region_ids)
+        return self.filter(Q(owner=user) | Q(created_by=user) | scope)
+
     def open(self):
         return self.filter(status__in=Ticket.OPEN_STATUSES)
 
@@ -244,6 +263,11 @@ class Ticket(models.Model):
         verbose_name = _("工单")
         verbose_name_plural = _("工单")
         ordering = ["-id"]
+        permissions = [
+            ("assign_ticket", _("派单/转派工单")),
+            ("claim_ticket", _("抢单")),
+            ("view_all_tickets", _("查看所有部门和片区的工单")),
+        ]
         indexes = [
             # Queues read open tickets in deadline order: partial indexes keep them index scans
             # however many closed tickets pile up.
