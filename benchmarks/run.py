@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ("import_customers.py", ["--count", os.environ.get("KEFU_BENCH_IMPORT", "10000")]),
     ("phone_lookup.py", ["--count", os.environ.get("KEFU_BENCH_LOOKUP", "100000")]),
+    ("ticket_create.py", ["--count", os.environ.get("KEFU_BENCH_TICKETS", "2000")]),
 ]
 
 
