@@ -8,6 +8,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("accounts/", include("kefu.accounts.urls")),
     path("customers/", include("kefu.customers.urls")),
+    path("tickets/", include("kefu.tickets.urls")),
     path("core/", include("kefu.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

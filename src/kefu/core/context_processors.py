@@ -10,6 +10,7 @@ def navigation(request):
     items = [
         ("home", _("工作台"), None),
         ("customers:list", _("客户档案"), "customers.view_customer"),
+        ("tickets:queue", _("工单"), "tickets.view_ticket"),
         ("customers:import", _("导入客户"), "customers.import_customers"),
         ("core:access_log", _("查看日志"), "core.view_accesslog"),
         ("accounts:tokens", _("API 令牌"), None),

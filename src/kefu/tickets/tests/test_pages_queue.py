@@ -1,0 +1,161 @@
+"""The queue page: each tab lists its tickets in deadline order, the SLA column's colours,
+keyset pages, filters and a query budget that does not grow with the page."""
+
+import pytest
+import time_machine
+from django.test import Client
+
+from kefu.tickets import services
+from kefu.tickets.models import Ticket
+from kefu.tickets.tests.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+URL = "/tickets/"
+NOW = at("2026-11-24 12:00")
+# Session, user, permissions (2), the staff profile and regions of the scope, six tab counts,
+# the page's rows with customer, priority, owner and owner's name in one join, and the two
+# filter boxes' choices: the same however many rows the page shows.
+QUEUE_QUERY_BUDGET = 15
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def listed(response):
+    return [t.pk for t in response.context["tickets"]]
+
+
+@pytest.fixture
+def desk(make_ticket, agent, dispatcher):
+    pool_new = make_ticket(now="2026-11-24 11:00")                      # due Wed 11:00
+    overdue = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-20 10:00"),
+                                     owner=agent)                        # due Mon 11-23 10:00
+    soon = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-23 13:30"),
+                                  owner=agent)                           # due Tue 11-24 13:30
+    held = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-19 10:00"),
+                                  owner=agent)
+    held = services.ticket_hold(actor=agent, ticket=held, reason="等配件", now=at("2026-11-19 11:00"))
+    resolved = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-24 09:00"),
+                                      owner=dispatcher)
+    resolved = services.ticket_resolve(actor=dispatcher, ticket=resolved, solution="s", result="r")
+    return {"pool": pool_new, "overdue": overdue, "soon": soon, "held": held, "resolved": resolved}
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.mark.parametrize(("queue", "expected"), [
+    ("mine", ["held", "overdue", "soon"]),
+    ("pool", ["pool"]),
+    ("due_soon", ["soon"]),
+    ("overdue", ["overdue"]),
+    ("on_hold", ["held"]),
+    ("awaiting", ["resolved"]),
+])
+def test_each_queue_lists_exactly_its_tickets(desk, agent, clock, queue, expected):
+    response = logged_in(agent).get(URL, {"q": queue})
+    assert response.status_code == 200
+    assert listed(response) == [desk[name].pk for name in expected]
+
+
+def test_it_opens_on_my_tickets_with_a_count_on_every_tab(desk, agent, clock):
+    response = logged_in(agent).get(URL)
+    assert response.context["queue"] == "mine"
+    counts = {tab["name"]: tab["count"] for tab in response.context["tabs"]}
+    assert counts == {"mine": 3, "pool": 1, "due_soon": 1, "overdue": 1, "on_hold": 1, "awaiting": 1}
+    assert 'id="queue-table"' in response.content.decode()
+
+
+def test_an_unknown_queue_shows_my_tickets(desk, agent, clock):
+    assert logged_in(agent).get(URL, {"q": "everything"}).context["queue"] == "mine"
+
+
+def test_the_sla_column_is_red_amber_or_green(desk, agent, dispatcher, clock):
+    response = logged_in(agent).get(URL, {"q": "mine"})
+    html = response.content.decode()
+    rows = {t.pk: t for t in response.context["tickets"]}
+    assert rows[desk["overdue"].pk].sla_css == "sla-red"
+    assert rows[desk["overdue"].pk].sla_label == "已超时 26 小时"
+    assert rows[desk["soon"].pk].sla_css == "sla-amber"
+    overdue_row = html.split(f'data-ticket="{desk["overdue"].pk}"')[1].split("</tr>")[0]
+    assert "sla-red" in overdue_row and "已超时" in overdue_row
+    pool = logged_in(dispatcher).get(URL, {"q": "pool"}).context["tickets"]
+    assert [t.sla_css for t in pool] == ["sla-green"]
+
+
+def test_it_pages_by_deadline_without_gaps(make_ticket, agent, clock):
+    for i in range(30):
+        make_ticket(now=f"2026-11-24 {9 + i // 10:02d}:{(i % 10) * 5:02d}")
+    client = logged_in(agent)
+    first = client.get(URL, {"q": "pool"})
+    assert len(first.context["tickets"]) == 25
+    second = client.get(f"{URL}?{first.context['next_query']}")
+    assert len(second.context["tickets"]) == 5
+    assert second.context["next_query"] is None
+    everything = list(Ticket.objects.pool().by_deadline().values_list("pk", flat=True))
+    assert listed(first) + listed(second) == everything
+
+
+@pytest.mark.parametrize("cursor", [
+    {"after_due": "gestern", "after_id": "7"},
+    {"after_due": "2026-13-45T99:00:00", "after_id": "7"},
+    {"after_due": "2026-11-24T10:00:00+08:00", "after_id": "x"},
+    {"after_id": "-1"},
+])
+def test_a_garbled_cursor_shows_the_first_page(desk, agent, clock, cursor):
+    response = logged_in(agent).get(URL, {"q": "mine", **cursor})
+    assert response.status_code == 200
+    assert len(response.context["tickets"]) == 3
+
+
+def test_it_filters_by_type_priority_and_status(make_ticket, agent, config, clock):
+    urgent = make_ticket(priority="urgent")
+    consult = make_ticket(kind="consult")
+    queued = services.ticket_queue(actor=agent, ticket=make_ticket())
+    client = logged_in(agent)
+    assert listed(client.get(URL, {"q": "pool", "priority": config["urgent"].pk})) == [urgent.pk]
+    assert listed(client.get(URL, {"q": "pool", "ticket_type": config["consult"].pk})) == [consult.pk]
+    assert listed(client.get(URL, {"q": "pool", "status": "unassigned"})) == [queued.pk]
+
+
+def test_an_unreadable_filter_lists_nothing(desk, agent, clock):
+    response = logged_in(agent).get(URL, {"q": "pool", "priority": "999999"})
+    assert response.status_code == 200
+    assert listed(response) == []
+    assert 'id="filter-errors"' in response.content.decode()
+
+
+def test_an_engineer_sees_only_the_tickets_of_their_region(make_ticket, agent, engineer,
+                                                           west_customer, config, clock):
+    east = make_ticket()
+    services.ticket_create(actor=agent, customer=west_customer, channel=config["phone"],
+                           ticket_type=config["fault"], priority=config["normal"], subject="投影仪",
+                           now=at("2026-11-24 10:00"))
+    assert listed(logged_in(engineer).get(URL, {"q": "pool"})) == [east.pk]
+
+
+def test_nobody_gets_403(nobody):
+    assert logged_in(nobody).get(URL).status_code == 403
+
+
+def test_the_queue_has_a_query_budget(make_ticket, agent, dispatcher, django_assert_max_num_queries,
+                                      clock):
+    client = logged_in(agent)
+    counts = []
+    for count in (5, 30):
+        Ticket.objects.all().delete()
+        for i in range(count):
+            ticket = make_ticket(now=f"2026-11-24 {9 + i // 10:02d}:{(i % 10) * 5:02d}")
+            services.ticket_assign(actor=dispatcher, ticket=ticket, owner=agent)
+        with django_assert_max_num_queries(QUEUE_QUERY_BUDGET) as captured:
+            response = client.get(URL, {"q": "mine"})
+        assert len(response.context["tickets"]) == min(count, 25)
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
