@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kefu.tickets import services
 from kefu.tickets.models import Channel, Priority, TicketType
 from kefu.tickets.services import ticket_create
 
@@ -41,3 +42,21 @@ def make_ticket(agent, customer, config):
         )
 
     return make
+
+
+@pytest.fixture
+def desk(make_ticket, agent, dispatcher):
+    """One ticket per queue, seen from 2026-11-24 12:00: pool, overdue, due soon, on hold,
+    awaiting confirmation."""
+    pool_new = make_ticket(now="2026-11-24 11:00")                      # due Wed 11:00
+    overdue = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-20 10:00"),
+                                     owner=agent)                        # due Mon 11-23 10:00
+    soon = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-23 13:30"),
+                                  owner=agent)                           # due Tue 11-24 13:30
+    held = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-19 10:00"),
+                                  owner=agent)
+    held = services.ticket_hold(actor=agent, ticket=held, reason="等配件", now=at("2026-11-19 11:00"))
+    resolved = services.ticket_assign(actor=dispatcher, ticket=make_ticket(now="2026-11-24 09:00"),
+                                      owner=dispatcher)
+    resolved = services.ticket_resolve(actor=dispatcher, ticket=resolved, solution="s", result="r")
+    return {"pool": pool_new, "overdue": overdue, "soon": soon, "held": held, "resolved": resolved}
