@@ -22,7 +22,8 @@ from kefu.core.crypto import (
     normalize_phone,
     phone_index,
 )
-from kefu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
+from kefu.core.history import check_version, save_attributed
 from kefu.core.sequences import next_number
 from kefu.customers.models import (
     Address,
@@ -63,13 +64,6 @@ class ContactInput:
 
 def _record(customer, actor, verb, summary, **data):
     CustomerEvent.objects.create(customer=customer, actor=actor, verb=verb, summary=str(summary), data=data)
-
-
-def _save_as(obj, actor, **kwargs):
-    """Save and attribute the history row to ``actor`` (K3), also outside a web request."""
-    obj._history_user = actor
-    obj.save(**kwargs)
-    return obj
 
 
 def _clean_customer_fields(values):
@@ -131,7 +125,7 @@ def _add_phone(customer, contact, number, actor, label=Phone.Label.MOBILE):
     if Phone.objects.filter(customer=customer, number_index=idx).exists():
         return None
     phone = Phone(customer=customer, contact=contact, number=number, number_index=idx, label=label)
-    return _save_as(phone, actor)
+    return save_attributed(phone, actor)
 
 
 @transaction.atomic
@@ -175,11 +169,11 @@ def customer_create(
         id_number_index=id_number_index(values["id_number"]) if values["id_number"] else "",
         **values,
     )
-    _save_as(customer, actor)
+    save_attributed(customer, actor)
     if tags:
         _set_tags(customer, tags)
     for c, numbers in zip(contact_inputs, contact_phones, strict=True):
-        contact = _save_as(
+        contact = save_attributed(
             Contact(customer=customer, name=c.name.strip(), role=c.role or "", is_primary=c.is_primary),
             actor,
         )
@@ -188,14 +182,9 @@ def customer_create(
     for n in direct_phones:
         _add_phone(customer, None, n, actor)
     for i, text in enumerate(a for a in addresses if a and a.strip()):
-        _save_as(Address(customer=customer, text=text.strip(), is_default=i == 0), actor)
+        save_attributed(Address(customer=customer, text=text.strip(), is_default=i == 0), actor)
     _record(customer, actor, "created", gettext("建立客户档案"))
     return customer
-
-
-def _check_version(obj, version, message):
-    if version is not None and int(version) != obj.version:
-        raise Conflict(message % {"current": obj.version, "given": version})
 
 
 @transaction.atomic
@@ -205,7 +194,7 @@ def customer_update(*, actor, customer, version=None, tags=None, **changes):
     if unknown:
         raise ValidationFailed(fields={k: [gettext("不能修改该字段。")] for k in unknown})
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
-    _check_version(locked, version, STALE_VERSION)
+    check_version(locked, version, STALE_VERSION)
     values = _clean_customer_fields(dict(changes))
     changed = [k for k, v in values.items() if getattr(locked, k) != v]
     for k in changed:
@@ -220,7 +209,7 @@ def customer_update(*, actor, customer, version=None, tags=None, **changes):
         tags_changed = before != sorted(locked.tags.values_list("name", flat=True))
     if changed or tags_changed:
         locked.version += 1
-        _save_as(locked, actor, update_fields=[*changed, "version", "updated_at"])
+        save_attributed(locked, actor, update_fields=[*changed, "version", "updated_at"])
         labels = [str(Customer._meta.get_field(k).verbose_name) for k in changed if k != "id_number_index"]
         if tags_changed:
             labels.append(gettext("标签"))
@@ -234,7 +223,7 @@ def customer_add_contact(*, actor, customer, name, role="", phones=(), is_primar
     if not (name or "").strip():
         raise ValidationFailed(fields={"name": [gettext("请填写联系人姓名。")]})
     numbers = _normalized_phones(phones)
-    contact = _save_as(
+    contact = save_attributed(
         Contact(customer=customer, name=name.strip(), role=role, is_primary=is_primary), actor
     )
     for n in numbers:
@@ -266,7 +255,7 @@ def customer_add_address(*, actor, customer, text, label="", is_default=False):
         raise ValidationFailed(fields={"text": [gettext("请填写地址。")]})
     if is_default:
         customer.addresses.update(is_default=False)
-    address = _save_as(
+    address = save_attributed(
         Address(customer=customer, text=text.strip(), label=label, is_default=is_default), actor
     )
     _record(customer, actor, "address_added", gettext("新增地址"))
@@ -302,7 +291,7 @@ def asset_create(*, actor, customer, product_model, **fields):
     if unknown:
         raise ValidationFailed(fields={k: [gettext("未知字段。")] for k in unknown})
     values = _clean_asset_fields({"product_model": product_model, **fields})
-    asset = _save_as(Asset(customer=customer, **values), actor)
+    asset = save_attributed(Asset(customer=customer, **values), actor)
     _record(customer, actor, "asset_added", gettext("登记设备 %(asset)s") % {"asset": asset}, asset=asset.pk)
     return asset
 
@@ -313,14 +302,14 @@ def asset_update(*, actor, asset, version=None, **changes):
     if unknown:
         raise ValidationFailed(fields={k: [gettext("不能修改该字段。")] for k in unknown})
     locked = Asset.objects.select_for_update().get(pk=asset.pk)
-    _check_version(locked, version, STALE_ASSET_VERSION)
+    check_version(locked, version, STALE_ASSET_VERSION)
     values = _clean_asset_fields(dict(changes), existing=locked)
     changed = [k for k, v in values.items() if getattr(locked, k) != v]
     if changed:
         for k in changed:
             setattr(locked, k, values[k])
         locked.version += 1
-        _save_as(locked, actor, update_fields=[*changed, "version"])
+        save_attributed(locked, actor, update_fields=[*changed, "version"])
         _record(locked.customer, actor, "asset_updated", gettext("修改设备 %(asset)s") % {"asset": locked},
                 asset=locked.pk, fields=changed)
     return locked

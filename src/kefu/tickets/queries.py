@@ -10,7 +10,7 @@ def get_ticket_for_user(user, pk, perm="tickets.view_ticket"):
     if not user.has_perm("tickets.view_ticket"):
         raise PermissionDenied()
     ticket = Ticket.objects.visible_to(user).filter(pk=pk).select_related(
-        "customer", "priority", "ticket_type", "channel", "owner", "sla_policy").first()
+        "customer", "priority", "ticket_type", "channel", "owner__staff", "sla_policy").first()
     if ticket is None:
         raise NotFound()
     if perm and not user.has_perm(perm):

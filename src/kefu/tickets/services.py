@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.errors import Conflict, InvalidTransition, ValidationFailed
+from kefu.core.history import check_version, save_attributed
 from kefu.core.sequences import next_number
 from kefu.tickets import sla, workflow
 from kefu.tickets.models import Channel, Priority, Ticket, TicketEvent, TicketType
@@ -33,12 +34,9 @@ def _event(ticket, actor, verb, summary, *, customer_visible=False, expected=Non
 
 
 def _save(ticket, actor, fields, now=None):
-    ticket._history_user = actor
-    if now is not None:
-        ticket._history_date = now  # the history row carries the business time, not load time
+    # The history row carries the business time (now=), not the time the code ran.
     ticket.version += 1
-    ticket.save(update_fields=[*fields, "version", "updated_at"])
-    return ticket
+    return save_attributed(ticket, actor, at=now, update_fields=[*fields, "version", "updated_at"])
 
 
 def _name(user):
@@ -48,8 +46,7 @@ def _name(user):
 
 def _locked(ticket, version=None):
     row = Ticket.objects.select_for_update(of=("self",)).select_related("sla_policy").get(pk=ticket.pk)
-    if version is not None and int(version) != row.version:
-        raise Conflict(gettext(STALE_VERSION) % {"current": row.version, "given": version})
+    check_version(row, version, STALE_VERSION)
     return row
 
 
@@ -92,11 +89,9 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
         resolve_warn_at=sla.warn_at(policy, now, resolve_due),
         created_at=now, created_by=actor, idempotency_key=idempotency_key or None,
     )
-    ticket._history_user = actor
-    ticket._history_date = now
     try:
         with transaction.atomic():
-            ticket.save()
+            save_attributed(ticket, actor, at=now)
     except IntegrityError:
         # A concurrent intake with the same key won the race: hand back its ticket.
         if idempotency_key:
@@ -239,10 +234,7 @@ def ticket_claim(*, actor, ticket, now=None):
                 raise Conflict(gettext(ALREADY_CLAIMED) % {"number": current.number})
             workflow.target(current, "claim")  # raises InvalidTransition with the status
         row = Ticket.objects.get(pk=ticket.pk)
-        row._history_user = actor
-        if now is not None:
-            row._history_date = now
-        row.save(update_fields=["updated_at"])  # writes the history row for the claim
+        save_attributed(row, actor, at=now, update_fields=["updated_at"])  # the claim's history row
         _event(row, actor, "claimed", gettext("%(owner)s 抢单") % {"owner": _name(actor)}, at=now)
     return row
 
