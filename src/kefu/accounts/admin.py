@@ -11,7 +11,8 @@ class RegionAdmin(admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["code", "name"]
+    list_display = ["code", "name", "auto_assign"]
+    list_editable = ["auto_assign"]
 
 
 @admin.register(Skill)

@@ -34,8 +34,17 @@ class Region(models.Model):
 class Department(models.Model):
     """部门: 客服中心, 技术支持, 产品, 运营, 财务, 研发 …"""
 
+    class AutoAssign(models.TextChoices):
+        OFF = "off", _("不自动派单")
+        ROUND_ROBIN = "round_robin", _("轮流派单")
+        LEAST_LOADED = "least_loaded", _("派给手上工单最少的人")
+
     code = models.SlugField(_("代码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=64, unique=True)
+    auto_assign = models.CharField(
+        _("自动派单"), max_length=16, choices=AutoAssign.choices, default=AutoAssign.OFF,
+        help_text=_("新工单进入本部门时，自动派给可接单且具备所需技能的员工"),
+    )
 
     class Meta:
         verbose_name = _("部门")
@@ -89,6 +98,7 @@ class StaffProfile(models.Model):
     regions = models.ManyToManyField(Region, blank=True, verbose_name=_("负责片区"))
     phone = EncryptedTextField(_("电话"), blank=True)
     available = models.BooleanField(_("可接单"), default=True)
+    last_assigned_at = models.DateTimeField(_("最近自动派单"), null=True, blank=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:

@@ -1,12 +1,22 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from kefu.tickets.models import Channel, Priority, ServiceMode, SlaPolicy, Ticket, TicketType
+from kefu.tickets.models import (
+    Channel,
+    ForbiddenPhrase,
+    Phrase,
+    Priority,
+    ServiceMode,
+    SlaPolicy,
+    Ticket,
+    TicketType,
+)
 
 
 @admin.register(TicketType)
 class TicketTypeAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "is_technical", "default_department", "sort_order", "is_active"]
+    list_display = ["code", "name", "is_technical", "default_department", "required_skill",
+                    "sort_order", "is_active"]
     list_editable = ["sort_order", "is_active"]
 
 
@@ -42,3 +52,17 @@ class TicketAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Phrase)
+class PhraseAdmin(admin.ModelAdmin):
+    list_display = ["text", "kind", "sort_order", "is_active"]
+    list_filter = ["kind", "is_active"]
+    list_editable = ["sort_order", "is_active"]
+
+
+@admin.register(ForbiddenPhrase)
+class ForbiddenPhraseAdmin(admin.ModelAdmin):
+    list_display = ["text", "severity", "suggestion", "is_active"]
+    list_filter = ["severity", "is_active"]
+    list_editable = ["severity", "is_active"]

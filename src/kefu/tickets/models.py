@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kefu.accounts.models import Department
+from kefu.accounts.models import Department, Skill
 from kefu.core.models import TimelineEvent
 from kefu.customers.models import Asset, Contact, Customer
 
@@ -38,6 +38,10 @@ class TicketType(CodedName):
     default_department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("默认处理部门"),
+    )
+    required_skill = models.ForeignKey(
+        Skill, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("所需技能"), help_text=_("自动派单只派给具备此技能的员工"),
     )
 
     class Meta(CodedName.Meta):
@@ -194,6 +198,15 @@ class Ticket(models.Model):
         AWAITING_CALLBACK = "awaiting_callback", _("待回访")
         CLOSED = "closed", _("已关闭")
 
+    class Compensation(models.TextChoices):
+        NONE = "", _("无补偿")
+        MEMBERSHIP = "membership", _("延长会员期限")
+        SERVICE = "service", _("赠送服务权益")
+        COUPON = "coupon", _("优惠券/代金券")
+        REFUND = "refund", _("退款")
+        GIFT = "gift", _("礼品")
+        OTHER = "other", _("其他")
+
     OPEN_STATUSES = (Status.NEW, Status.UNASSIGNED, Status.IN_PROGRESS, Status.ON_HOLD)
 
     number = models.CharField(_("工单编号"), max_length=32, unique=True)
@@ -245,6 +258,28 @@ class Ticket(models.Model):
     on_hold_since = models.DateTimeField(_("挂起开始"), null=True, blank=True)
     paused_seconds = models.PositiveIntegerField(_("累计挂起秒数"), default=0)
     escalation_tier = models.PositiveSmallIntegerField(_("升级层级"), default=1)
+    is_major = models.BooleanField(
+        _("重大问题"), default=False, help_text=_("重大问题（含批量故障），列入重大问题清单跟踪"),
+    )
+    linked_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups",
+        verbose_name=_("关联工单"), help_text=_("超过重开期限后新建的工单指向原工单"),
+    )
+    handoff_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("转交热线工程师"),
+    )
+    handoff_due_at = models.DateTimeField(_("转交截止"), null=True, blank=True)
+    handoff_breached_at = models.DateTimeField(_("转交已超时"), null=True, blank=True)
+    solution = models.TextField(_("解决方案"), blank=True, default="")
+    result = models.CharField(_("处理结果"), max_length=200, blank=True, default="")
+    compensation_kind = models.CharField(
+        _("补偿方式"), max_length=16, choices=Compensation.choices, blank=True, default="",
+    )
+    compensation_amount = models.DecimalField(
+        _("补偿金额（元）"), max_digits=10, decimal_places=2, null=True, blank=True,
+    )
+    confirmed_at = models.DateTimeField(_("客户确认时间"), null=True, blank=True)
     chase_count = models.PositiveIntegerField(_("催单次数"), default=0)
     reopen_count = models.PositiveIntegerField(_("重开次数"), default=0)
     created_at = models.DateTimeField(_("受理时间"), default=timezone.now)
@@ -287,6 +322,10 @@ class Ticket(models.Model):
                 fields=["resolve_due_at"], name="ticket_breach_pending",
                 condition=Q(sla_breached_at__isnull=True, status__in=["new", "unassigned", "in_progress"]),
             ),
+            models.Index(
+                fields=["handoff_due_at"], name="ticket_handoff_pending",
+                condition=Q(handoff_due_at__isnull=False, handoff_breached_at__isnull=True),
+            ),
             models.Index(fields=["owner", "status", "resolve_due_at"], name="ticket_owner_queue"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),
         ]
@@ -312,3 +351,68 @@ class TicketEvent(TimelineEvent):
         verbose_name = _("工单动态")
         verbose_name_plural = _("工单动态")
         indexes = [models.Index(fields=["ticket", "-at"], name="ticket_event_timeline")]
+
+
+class Phrase(models.Model):
+    """标准话术 offered in the reply box (B13): greeting, soothing, closing."""
+
+    class Kind(models.TextChoices):
+        GREETING = "greeting", _("问候语")
+        SOOTHING = "soothing", _("安抚语")
+        PROGRESS = "progress", _("进展告知")
+        CLOSING = "closing", _("结束语")
+
+    kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices)
+    text = models.CharField(_("话术"), max_length=300)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("标准话术")
+        verbose_name_plural = _("标准话术")
+        ordering = ["kind", "sort_order", "id"]
+
+    def __str__(self):
+        return self.text
+
+
+class ForbiddenPhrase(models.Model):
+    """服务禁语 (B13): checked before an update the customer sees is saved.
+    ``block`` refuses the text; ``warn`` asks the agent to confirm the wording."""
+
+    class Severity(models.TextChoices):
+        BLOCK = "block", _("禁止使用")
+        WARN = "warn", _("提醒斟酌")
+
+    text = models.CharField(_("禁语"), max_length=64, unique=True)
+    severity = models.CharField(_("级别"), max_length=8, choices=Severity.choices,
+                                default=Severity.BLOCK)
+    suggestion = models.CharField(_("建议说法"), max_length=300, blank=True, default="")
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("服务禁语")
+        verbose_name_plural = _("服务禁语")
+        ordering = ["severity", "text"]
+
+    def __str__(self):
+        return self.text
+
+
+class SavedFilter(models.Model):
+    """A queue with its filters that an agent saved under a name."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="saved_ticket_filters", verbose_name=_("用户"))
+    name = models.CharField(_("名称"), max_length=40)
+    query = models.CharField(_("筛选条件"), max_length=500)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("常用筛选")
+        verbose_name_plural = _("常用筛选")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")]
+
+    def __str__(self):
+        return self.name
