@@ -247,6 +247,12 @@ ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_MB", 10) * 1024 * 1024
 
 # A resolved or closed ticket can be reopened for this many days; later a new linked ticket.
 TICKET_REOPEN_DAYS = envint("TICKET_REOPEN_DAYS", 7)
+# 热线接听流程: a call the hotline engineer cannot take now is passed to one within this many
+# (natural) minutes (B6); the SLA monitor tells supervisors when a hand-off is late.
+TICKET_HANDOFF_MINUTES = envint("TICKET_HANDOFF_MINUTES", 15)
+# The address customers reach Kefu at (https://kefu.example.com), for links built outside a
+# request: confirmation links sent by jobs and the CLI.
+SITE_URL = env("SITE_URL", "")
 
 # Working hours for SLA arithmetic (local time, Asia/Shanghai): comma-separated periods.
 WORKING_HOURS = env("WORKING_HOURS", "09:00-12:00,13:30-18:00")

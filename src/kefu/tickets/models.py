@@ -176,6 +176,10 @@ class TicketQuerySet(models.QuerySet):
     def awaiting_confirmation(self):
         return self.filter(status=Ticket.Status.RESOLVED)
 
+    def major(self):
+        """重大问题清单 (B8): open tickets flagged major or batch, nearest deadline first."""
+        return self.open().filter(is_major=True).by_deadline()
+
     def by_deadline(self):
         return self.order_by(models.F("resolve_due_at").asc(nulls_last=True), "id")
 

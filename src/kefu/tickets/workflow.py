@@ -23,12 +23,14 @@ TRANSITIONS = {
     "confirm": ({S.RESOLVED}, S.AWAITING_CALLBACK),
     "close": ({S.AWAITING_CALLBACK}, S.CLOSED),
     "reopen": ({S.RESOLVED, S.AWAITING_CALLBACK, S.CLOSED}, S.IN_PROGRESS),
+    # 接手转交 (B6): an engineer takes a handed-off ticket; not on hold (resume does that).
+    "handoff_accept": ({S.NEW, S.UNASSIGNED, S.IN_PROGRESS}, S.IN_PROGRESS),
 }
 
 ACTION_LABELS = {
     "queue": _("转入待派单"), "assign": _("派单"), "claim": _("抢单"), "hold": pgettext_lazy("action", "挂起"),
     "resume": _("恢复处理"), "resolve": _("解决"), "confirm": _("客户确认"), "close": _("关闭"),
-    "reopen": _("重开"),
+    "reopen": _("重开"), "handoff_accept": _("接手转交"),
 }
 
 NOT_ALLOWED = _("工单 %(number)s 当前状态为“%(status)s”，不能“%(action)s”。")
