@@ -240,3 +240,4 @@ def _unexpected(request, exc):
 
 
 api.add_router("/v1/customers", "kefu.customers.api.router")
+api.add_router("/v1/tickets", "kefu.tickets.api.router")

@@ -1,0 +1,587 @@
+"""/api/v1/tickets: create (with idempotency), list (queues, filters, keyset pages, query
+budget, no personal data), detail, timeline, the event feed, update (409 on a stale version),
+and the error shape for bad input, missing tokens, missing permissions and out-of-scope tickets."""
+
+import datetime
+import threading
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+
+from kefu.accounts.models import Department
+from kefu.accounts.services import token_create
+from kefu.customers.tests.test_api_customers import api_client, as_text, assert_error
+from kefu.tickets import services
+from kefu.tickets.api import BAD_CURSOR, DATE_RANGE_REVERSED, UNKNOWN_CUSTOMER, encode_cursor
+from kefu.tickets.models import Ticket, TicketEvent
+from kefu.tickets.services import STALE_VERSION
+from kefu.tickets.tests.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/tickets"
+NOW = at("2026-11-24 12:00")
+CLEAR_VALUES = ["13812345678", "110101199001011234", "世纪大道", "张三明"]
+
+
+def post(client, url, data, **headers):
+    return client.post(url, data=data, content_type="application/json", headers=headers)
+
+
+def patch(client, url, data):
+    return client.patch(url, data=data, content_type="application/json")
+
+
+def intake(customer, **extra):
+    return {"customer_id": customer.pk, "channel": "phone", "ticket_type": "fault",
+            "priority": "normal", "subject": "打印机卡纸", **extra}
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+# --- create ----------------------------------------------------------------------------------
+
+def test_it_creates_a_ticket_with_its_deadlines(agent, customer, config):
+    asset = customer.assets.get()
+    contact = customer.contacts.get()
+    response = post(api_client(agent), URL, intake(
+        customer, contact_id=contact.pk, asset_id=asset.pk, department="cs", service_mode="onsite",
+        description="第三页开始卡纸", occurred_at="2026-11-23T09:30:00+08:00",
+        environment="Windows 11", error_shown="E-03", customer_expects_at="2026-11-25T18:00:00",
+    ))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    ticket = Ticket.objects.get()
+    assert body["id"] == ticket.pk and body["number"] == ticket.number
+    assert body["number"].startswith("CS")
+    assert body["status"] == "new" and body["status_label"] == "新建"
+    assert body["priority"] == {"code": "normal", "name": "普通"}
+    assert body["ticket_type"]["code"] == "fault" and body["channel"]["code"] == "phone"
+    assert body["department"]["code"] == "cs" and body["service_mode"]["code"] == "onsite"
+    assert body["customer"] == {"id": customer.pk, "number": customer.number, "display_name": "张*明"}
+    assert body["contact"]["id"] == contact.pk and body["contact"]["name_masked"] == "张*明"
+    assert body["asset"] == {"id": asset.pk, "product_model": "EPSON L3150",
+                             "serial": "LFX123456789", "plate": ""}
+    assert body["in_warranty"] is True
+    assert body["environment"] == "Windows 11" and body["error_shown"] == "E-03"
+    # A time without an offset is read as local (Asia/Shanghai) time.
+    assert ticket.customer_expects_at == at("2026-11-25 18:00")
+    assert body["sla"]["policy"] == "普通·技术故障"
+    assert body["sla"]["resolve_due_at"] and body["resolve_due_at"]
+    assert body["version"] == 1
+    assert body["created_by"]["name"] == "王丽"
+    assert [e["verb"] for e in body["last_events"]] == ["created"]
+    assert "claim" in body["actions"] and "resolve" not in body["actions"]
+    for clear in CLEAR_VALUES:
+        assert clear not in as_text(response)
+
+
+def test_the_same_idempotency_key_sent_ten_times_creates_one_ticket(agent, customer, config):
+    client = api_client(agent)
+    responses = [post(client, URL, intake(customer), **{"Idempotency-Key": "order-7781"})
+                 for _ in range(10)]
+    assert Ticket.objects.count() == 1
+    assert [r.status_code for r in responses] == [201] + [200] * 9
+    assert {r.json()["number"] for r in responses} == {Ticket.objects.get().number}
+    assert TicketEvent.objects.filter(verb="created").count() == 1
+
+
+def test_a_channel_message_id_is_an_idempotency_key_per_channel(agent, customer, config):
+    client = api_client(agent)
+    first = post(client, URL, intake(customer, channel="wechat", message_id="wx-991"))
+    again = post(client, URL, intake(customer, channel="wechat", message_id="wx-991"))
+    other_channel = post(client, URL, intake(customer, channel="email", message_id="wx-991"))
+    assert (first.status_code, again.status_code, other_channel.status_code) == (201, 200, 201)
+    assert first.json()["id"] == again.json()["id"] != other_channel.json()["id"]
+    assert Ticket.objects.get(pk=first.json()["id"]).idempotency_key == "wechat:wx-991"
+
+
+def test_without_a_key_every_post_is_a_new_ticket(agent, customer, config):
+    client = api_client(agent)
+    post(client, URL, intake(customer))
+    post(client, URL, intake(customer))
+    assert Ticket.objects.count() == 2
+
+
+def test_a_key_used_on_a_ticket_the_caller_cannot_see_is_a_conflict(agent, customer, config):
+    from kefu.accounts.services import staff_create
+
+    tech = Department.objects.create(code="tech", name="技术支持")
+    post(api_client(agent), URL, intake(customer, department="cs"), **{"Idempotency-Key": "k1"})
+    other = staff_create(username="tina", password="x", display_name="唐娜", employee_no="A009",
+                         role="agent", department=tech)
+    response = post(api_client(other), URL, intake(customer), **{"Idempotency-Key": "k1"})
+    body = assert_error(response, 409, "conflict", fields=["Idempotency-Key"])
+    assert Ticket.objects.get().number not in str(body)
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_posts_with_one_key_create_one_ticket(agent, customer, config):
+    _row, token = token_create(user=agent, name="concurrent")
+    barrier = threading.Barrier(8)
+    statuses, numbers, lock = [], [], threading.Lock()
+
+    def send():
+        try:
+            barrier.wait()
+            response = post(Client(headers={"Authorization": f"Bearer {token}"}), URL,
+                            intake(customer), **{"Idempotency-Key": "race-1"})
+            with lock:
+                statuses.append(response.status_code)
+                numbers.append(response.json().get("number"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Ticket.objects.count() == 1
+    assert sorted(statuses) == [200] * 7 + [201], statuses
+    assert set(numbers) == {Ticket.objects.get().number}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"channel": "pigeon"}, "channel"),
+    ({"ticket_type": "nope"}, "ticket_type"),
+    ({"priority": "whenever"}, "priority"),
+    ({"department": "nowhere"}, "department"),
+    ({"service_mode": "teleport"}, "service_mode"),
+    ({"customer_id": 99999999}, "customer_id"),
+    ({"contact_id": 99999999}, "contact_id"),
+    ({"asset_id": 99999999}, "asset_id"),
+    ({"subject": ""}, "subject"),
+    ({"subject": "   "}, "subject"),
+    ({"subject": "x" * 201}, "subject"),
+    ({"occurred_at": "yesterday"}, "occurred_at"),
+    ({"occurred_at": "0001-01-01T00:00:00"}, "occurred_at"),
+    ({"number": "CS1"}, "number"),
+    ({"customer_id": "abc"}, "customer_id"),
+])
+def test_bad_intake_is_a_422_naming_the_field(agent, customer, config, change, field):
+    response = post(api_client(agent), URL, {**intake(customer), **change})
+    assert_error(response, 422, "validation_failed", fields=[field])
+    assert not Ticket.objects.exists()
+
+
+def test_all_bad_codes_are_reported_at_once(agent, customer, config):
+    response = post(api_client(agent), URL, intake(customer, channel="x", priority="y"))
+    body = assert_error(response, 422, "validation_failed", fields=["channel", "priority"])
+    assert "“x”" in body["fields"]["channel"][0]
+
+
+def test_an_inactive_code_is_refused(agent, customer, config):
+    config["low"].is_active = False
+    config["low"].save()
+    response = post(api_client(agent), URL, intake(customer, priority="low"))
+    assert_error(response, 422, "validation_failed", fields=["priority"])
+
+
+def test_a_customer_outside_the_scope_is_unknown(engineer, other_region_engineer, west_customer,
+                                                 config):
+    from django.contrib.auth.models import Permission
+
+    engineer.user_permissions.add(Permission.objects.get(codename="add_ticket"))
+    response = post(api_client(engineer), URL, intake(west_customer))
+    body = assert_error(response, 422, "validation_failed", fields=["customer_id"])
+    assert body["fields"]["customer_id"] == [str(UNKNOWN_CUSTOMER)]
+
+
+def test_an_asset_of_another_customer_is_refused(agent, customer, west_customer, config):
+    from kefu.customers import services as customer_services
+
+    other = customer_services.asset_create(actor=agent, customer=west_customer,
+                                           product_model="HP 1020")
+    response = post(api_client(agent), URL, intake(customer, asset_id=other.pk))
+    assert_error(response, 422, "validation_failed", fields=["asset_id"])
+
+
+def test_a_body_that_is_not_json_is_a_400(agent, config):
+    response = api_client(agent).post(URL, data="{nope", content_type="application/json")
+    assert_error(response, 400, "bad_request")
+
+
+def test_creating_needs_the_add_permission(engineer, manager, nobody, customer, config):
+    for user in (engineer, manager, nobody):
+        assert_error(post(api_client(user), URL, intake(customer)), 403, "permission_denied")
+    assert not Ticket.objects.exists()
+
+
+# --- list ------------------------------------------------------------------------------------
+
+def listed(response):
+    assert response.status_code == 200, response.content
+    return [item["id"] for item in response.json()["items"]]
+
+
+@pytest.mark.parametrize(("queue", "expected"), [
+    ("mine", ["held", "overdue", "soon"]),
+    ("pool", ["pool"]),
+    ("due_soon", ["soon"]),
+    ("overdue", ["overdue"]),
+    ("on_hold", ["held"]),
+    ("awaiting", ["resolved"]),
+    ("all", ["held", "overdue", "soon", "resolved", "pool"]),
+])
+def test_each_queue_lists_its_tickets_in_deadline_order(desk, agent, clock, queue, expected):
+    response = api_client(agent).get(URL, {"queue": queue})
+    assert listed(response) == [desk[name].pk for name in expected]
+
+
+def test_the_list_defaults_to_all_and_shows_no_personal_data(desk, agent, clock):
+    response = api_client(agent).get(URL)
+    assert len(listed(response)) == 5
+    item = next(i for i in response.json()["items"] if i["id"] == desk["overdue"].pk)
+    assert item["customer"]["display_name"] == "张*明"
+    assert item["owner"]["name"] == "王丽"
+    assert item["sla_state"] == "overdue" and item["sla_label"].startswith("已超时")
+    assert item["status"] == "in_progress" and item["status_label"] == "处理中"
+    assert "description" not in item
+    held = next(i for i in response.json()["items"] if i["id"] == desk["held"].pk)
+    assert held["sla_state"] == "paused"
+    soon = next(i for i in response.json()["items"] if i["id"] == desk["soon"].pk)
+    assert soon["sla_state"] == "due_soon"
+    for clear in CLEAR_VALUES:
+        assert clear not in as_text(response)
+
+
+def test_filters_narrow_the_list(desk, agent, make_ticket, config, department, west_customer,
+                                 clock):
+    urgent = make_ticket(priority="urgent", kind="consult", now="2026-11-24 10:00")
+    Ticket.objects.filter(pk=urgent.pk).update(department=department)
+    west = services.ticket_create(
+        actor=agent, customer=west_customer, channel=config["phone"], ticket_type=config["fault"],
+        priority=config["low"], subject="投影仪", now=at("2026-11-10 10:00"))
+    client = api_client(agent)
+    assert listed(client.get(URL, {"priority": "urgent"})) == [urgent.pk]
+    assert listed(client.get(URL, {"ticket_type": "consult"})) == [urgent.pk]
+    assert listed(client.get(URL, {"department": "cs"})) == [urgent.pk]
+    assert listed(client.get(URL, {"status": "on_hold"})) == [desk["held"].pk]
+    assert listed(client.get(URL, {"region": "west"})) == [west.pk]
+    assert listed(client.get(URL, {"customer_id": west_customer.pk})) == [west.pk]
+    assert listed(client.get(URL, {"created_from": "2026-11-10", "created_to": "2026-11-10"})) == [
+        west.pk]
+    assert listed(client.get(URL, {"queue": "pool", "priority": "urgent"})) == [urgent.pk]
+    assert listed(client.get(URL, {"priority": "unknown"})) == []
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"queue": "everything"}, "queue"),
+    ({"status": "lost"}, "status"),
+    ({"created_from": "2026-13-01"}, "created_from"),
+    ({"created_from": "2026-11-25", "created_to": "2026-11-24"}, "created_to"),
+    ({"limit": 0}, "limit"),
+    ({"limit": 101}, "limit"),
+    ({"cursor": "not a cursor"}, "cursor"),
+    ({"cursor": "Zm9vOmJhcg"}, "cursor"),
+    ({"customer_id": "x"}, "customer_id"),
+])
+def test_bad_list_parameters_are_a_422(agent, config, params, field):
+    body = assert_error(api_client(agent).get(URL, params), 422, "validation_failed",
+                        fields=[field])
+    if field == "cursor":
+        assert body["fields"]["cursor"] == [str(BAD_CURSOR)]
+    if field == "created_to":
+        assert body["fields"]["created_to"] == [str(DATE_RANGE_REVERSED)]
+
+
+def test_extreme_dates_filter_without_failing(desk, agent, clock):
+    client = api_client(agent)
+    assert len(listed(client.get(URL, {"created_from": "0001-01-01", "created_to": "9999-12-31"}))) == 5
+
+
+def test_keyset_pages_walk_the_whole_queue_once(agent, make_ticket, config, clock):
+    made = [make_ticket(now=f"2026-11-{10 + i % 10} 1{i % 8}:00") for i in range(23)]
+    Ticket.objects.filter(pk=made[0].pk).update(resolve_due_at=None)
+    expected = list(Ticket.objects.by_deadline().values_list("pk", flat=True))
+    client = api_client(agent)
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 5, **({"cursor": cursor} if cursor else {})}
+        body = client.get(URL, params).json()
+        seen += [item["id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        # A ticket created while paging does not shift the later pages.
+        if pages == 2:
+            make_ticket(now="2026-11-01 09:00")
+    assert seen == expected
+    assert seen[-1] == made[0].pk  # no deadline: last
+    assert pages == 5
+
+
+def test_the_cursor_round_trips(make_ticket, config):
+    ticket = make_ticket()
+    from kefu.tickets.api import decode_cursor
+
+    assert decode_cursor(encode_cursor(ticket)) == (ticket.resolve_due_at, ticket.pk)
+    ticket.resolve_due_at = None
+    assert decode_cursor(encode_cursor(ticket)) == (None, ticket.pk)
+
+
+def _make_tickets(make_ticket, dispatcher, agent, count):
+    for i in range(count):
+        t = make_ticket(now=f"2026-11-{10 + i % 14} 10:00")
+        if i % 2:
+            services.ticket_assign(actor=dispatcher, ticket=t, owner=agent)
+
+
+@pytest.mark.parametrize("user", ["agent", "engineer"])
+def test_the_list_query_budget_does_not_grow_with_the_page(
+    request, make_ticket, dispatcher, agent, user, django_assert_max_num_queries
+):
+    client = api_client(request.getfixturevalue(user))
+    client.get(URL)  # the token's last_used_at write happens once a minute, not per request
+    counts = []
+    for count in (5, 30):
+        Ticket.objects.all().delete()
+        _make_tickets(make_ticket, dispatcher, agent, count)
+        # Token, permissions (2), the staff profile and regions of the scope, the page in one join.
+        with django_assert_max_num_queries(6) as captured:
+            response = client.get(URL, {"limit": 100})
+        assert len(response.json()["items"]) == count
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
+
+
+def test_an_engineer_lists_only_tickets_in_scope(engineer, other_region_engineer, desk):
+    assert len(listed(api_client(engineer).get(URL))) == 5  # east customer: his region
+    assert listed(api_client(other_region_engineer).get(URL)) == []
+
+
+def test_a_department_scoped_agent_does_not_list_other_departments(agent, make_ticket, config):
+    other = Department.objects.create(code="tech", name="技术支持")
+    mine, theirs = make_ticket(), make_ticket()
+    Ticket.objects.filter(pk=theirs.pk).update(department=other, created_by=None)
+    assert listed(api_client(agent).get(URL)) == [mine.pk]
+    assert_error(api_client(agent).get(f"{URL}/{theirs.pk}"), 404, "not_found")
+
+
+# --- detail and timeline ---------------------------------------------------------------------
+
+def test_the_detail_has_the_sla_the_version_and_the_latest_events(desk, agent, clock):
+    ticket = desk["held"]
+    response = api_client(agent).get(f"{URL}/{ticket.pk}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "on_hold" and body["status_label"] == "挂起"
+    assert body["version"] == ticket.version
+    sla = body["sla"]
+    assert sla["resolve_state"] == "paused" and sla["on_hold_since"]
+    assert sla["response_state"] in ("paused", "overdue")
+    assert {"resolve_due_at", "resolve_warn_at", "response_due_at", "breached_at", "warned_at",
+            "paused_seconds", "policy", "first_responded_at"} <= set(sla)
+    # The fixture assigned on the real clock and held on the business one: compare as a set.
+    assert sorted(e["verb"] for e in body["last_events"]) == ["assigned", "created", "held"]
+    held = next(e for e in body["last_events"] if e["verb"] == "held")
+    assert held["summary"] == "挂起：等配件" and held["actor"]["name"] == "王丽"
+    assert "resume" in body["actions"] and "hold" not in body["actions"]
+    for clear in CLEAR_VALUES:
+        assert clear not in as_text(response)
+
+
+def test_a_resolved_tickets_sla_reads_met(desk, dispatcher, clock):
+    body = api_client(dispatcher).get(f"{URL}/{desk['resolved'].pk}").json()
+    assert body["sla"]["resolve_state"] in ("met", "missed")
+    assert body["sla_state"] == body["sla"]["resolve_state"]
+
+
+def test_the_timeline_lists_events_newest_first_with_the_customer_flag(make_ticket, agent, dispatcher):
+    ticket = services.ticket_assign(actor=dispatcher, ticket=make_ticket(), owner=agent)
+    services.ticket_add_note(actor=agent, ticket=ticket, text="已远程查看", customer_visible=True,
+                             expected_completion_at=at("2026-11-25 10:00"))
+    services.ticket_add_note(actor=agent, ticket=ticket, text="内部：等配件")
+    client = api_client(agent)
+    events = client.get(f"{URL}/{ticket.pk}/events").json()
+    assert [e["verb"] for e in events] == ["note", "note", "assigned", "created"]
+    assert [e["customer_visible"] for e in events] == [False, True, False, False]
+    assert datetime.datetime.fromisoformat(events[1]["expected_completion_at"]) == at("2026-11-25 10:00")
+    synced = client.get(f"{URL}/{ticket.pk}/events", {"customer_visible": "true"}).json()
+    assert [e["summary"] for e in synced] == ["已远程查看"]
+    assert len(client.get(f"{URL}/{ticket.pk}/events", {"limit": 1}).json()) == 1
+
+
+def test_reading_needs_a_token_and_the_view_permission(make_ticket, nobody):
+    ticket = make_ticket()
+    for path in (URL, f"{URL}/{ticket.pk}", f"{URL}/{ticket.pk}/events", f"{URL}/events"):
+        assert_error(Client().get(path), 401, "unauthorized")
+        assert_error(Client(headers={"Authorization": "Bearer kefu_wrong"}).get(path), 401,
+                     "unauthorized")
+        assert_error(api_client(nobody).get(path), 403, "permission_denied")
+
+
+def test_a_ticket_outside_the_scope_is_a_404_like_a_missing_one(make_ticket, other_region_engineer):
+    ticket = make_ticket()
+    client = api_client(other_region_engineer)
+    for path in (f"{URL}/{ticket.pk}", f"{URL}/{ticket.pk}/events", f"{URL}/99999999"):
+        assert_error(client.get(path), 404, "not_found")
+    response = patch(client, f"{URL}/{ticket.pk}", {"version": 1, "subject": "x"})
+    assert_error(response, 404, "not_found")
+
+
+def test_a_manager_reads_but_does_not_write(make_ticket, manager):
+    ticket = make_ticket()
+    client = api_client(manager)
+    assert client.get(f"{URL}/{ticket.pk}").json()["actions"] == []
+    assert_error(patch(client, f"{URL}/{ticket.pk}", {"version": 1, "subject": "x"}), 403,
+                 "permission_denied")
+
+
+# --- the event feed --------------------------------------------------------------------------
+
+def test_the_feed_pages_through_visible_events_in_id_order(make_ticket, agent, dispatcher,
+                                                           other_region_engineer):
+    first = make_ticket()
+    services.ticket_assign(actor=dispatcher, ticket=first, owner=agent)
+    second = make_ticket()
+    services.ticket_add_note(actor=agent, ticket=second, text="已回电", customer_visible=True)
+    all_ids = list(TicketEvent.objects.order_by("pk").values_list("pk", flat=True))
+    client = api_client(agent)
+    page = client.get(f"{URL}/events", {"limit": 3}).json()
+    assert [e["id"] for e in page["items"]] == all_ids[:3] and page["has_more"] is True
+    assert page["next_after"] == all_ids[2]
+    event = page["items"][1]
+    assert event["ticket_id"] == first.pk and event["ticket_number"] == first.number
+    assert event["verb"] == "assigned" and event["data"]["owner"] == agent.pk
+    assert event["actor"]["name"] == "赵敏"
+    rest = client.get(f"{URL}/events", {"after": page["next_after"], "limit": 3}).json()
+    assert [e["id"] for e in rest["items"]] == all_ids[3:] and rest["has_more"] is False
+    assert rest["items"][-1]["customer_visible"] is True
+    # Nothing new yet: the same position comes back, ready for the next poll.
+    empty = client.get(f"{URL}/events", {"after": rest["next_after"]}).json()
+    assert empty == {"items": [], "next_after": all_ids[-1], "has_more": False}
+    # Out-of-scope tickets' events are not in another user's feed.
+    assert client.get(f"{URL}/events").json()["items"]
+    assert api_client(other_region_engineer).get(f"{URL}/events").json()["items"] == []
+
+
+def test_the_feed_refuses_bad_positions(agent, config):
+    client = api_client(agent)
+    assert_error(client.get(f"{URL}/events", {"after": -1}), 422, "validation_failed", ["after"])
+    assert_error(client.get(f"{URL}/events", {"limit": 501}), 422, "validation_failed", ["limit"])
+
+
+# --- update ----------------------------------------------------------------------------------
+
+def test_patch_changes_the_intake_fields_and_keeps_the_deadlines(make_ticket, agent, config,
+                                                                 department):
+    ticket = make_ticket()
+    due = ticket.resolve_due_at
+    response = patch(api_client(agent), f"{URL}/{ticket.pk}", {
+        "version": 1, "subject": "打印机不进纸", "priority": "urgent", "ticket_type": "consult",
+        "department": "cs", "service_mode": "remote", "environment": "Win10",
+        "error_shown": "E-05", "description": "换纸后仍然报错",
+        "customer_expects_at": "2026-11-26T12:00:00+08:00",
+    })
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["version"] == 2
+    assert body["subject"] == "打印机不进纸" and body["priority"]["code"] == "urgent"
+    assert body["ticket_type"]["code"] == "consult" and body["department"]["code"] == "cs"
+    assert body["service_mode"]["code"] == "remote"
+    ticket.refresh_from_db()
+    assert ticket.resolve_due_at == due  # a priority edit here recomputes nothing
+    event = ticket.events.first()
+    assert event.verb == "updated"
+    assert set(event.data["fields"]) == {"subject", "priority", "ticket_type", "department",
+                                         "service_mode", "environment", "error_shown",
+                                         "description", "customer_expects_at"}
+    assert "问题摘要" in event.summary
+    assert ticket.history.first().history_user == agent
+
+
+def test_patch_null_clears_the_optional_references(make_ticket, agent, department):
+    ticket = make_ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(department=department)
+    body = patch(api_client(agent), f"{URL}/{ticket.pk}",
+                 {"version": 1, "department": None, "customer_expects_at": None}).json()
+    assert body["department"] is None
+
+
+def test_a_patch_that_changes_nothing_keeps_the_version(make_ticket, agent):
+    ticket = make_ticket()
+    body = patch(api_client(agent), f"{URL}/{ticket.pk}",
+                 {"version": 1, "subject": ticket.subject}).json()
+    assert body["version"] == 1
+    assert not ticket.events.filter(verb="updated").exists()
+
+
+def test_a_stale_version_is_a_409_and_changes_nothing(make_ticket, agent):
+    ticket = make_ticket()
+    client = api_client(agent)
+    assert patch(client, f"{URL}/{ticket.pk}", {"version": 1, "subject": "第一次"}).status_code == 200
+    response = patch(client, f"{URL}/{ticket.pk}", {"version": 1, "subject": "第二次", "priority": "low"})
+    body = assert_error(response, 409, "conflict")
+    assert body["message"] == str(STALE_VERSION) % {"current": 2, "given": 1}
+    ticket.refresh_from_db()
+    assert (ticket.subject, ticket.priority.code, ticket.version) == ("第一次", "normal", 2)
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"subject": "x"}, "version"),
+    ({"version": 1, "subject": ""}, "subject"),
+    ({"version": 1, "subject": "  "}, "subject"),
+    ({"version": 1, "priority": None}, "priority"),
+    ({"version": 1, "priority": "soon"}, "priority"),
+    ({"version": 1, "department": "nowhere"}, "department"),
+    ({"version": 1, "status": "closed"}, "status"),
+    ({"version": 1, "resolve_due_at": "2030-01-01T00:00:00"}, "resolve_due_at"),
+    ({"version": 0}, "version"),
+    ({"version": 1, "customer_expects_at": "9999-12-31T23:59:59"}, "customer_expects_at"),
+    ({"version": 1, "description": "a\x00b"}, "description"),
+])
+def test_bad_patches_are_a_422(make_ticket, agent, data, field):
+    ticket = make_ticket()
+    response = patch(api_client(agent), f"{URL}/{ticket.pk}", data)
+    assert_error(response, 422, "validation_failed", fields=[field])
+    ticket.refresh_from_db()
+    assert ticket.version == 1
+
+
+def test_a_closed_ticket_is_not_edited(make_ticket, agent):
+    ticket = make_ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CLOSED)
+    response = patch(api_client(agent), f"{URL}/{ticket.pk}", {"version": 1, "subject": "改"})
+    body = assert_error(response, 409, "invalid_transition")
+    assert ticket.number in body["message"]
+    assert Ticket.objects.get(pk=ticket.pk).subject == "打印机卡纸"
+
+
+def test_the_update_service_refuses_fields_it_does_not_edit(make_ticket, agent):
+    from kefu.core.errors import ValidationFailed
+
+    ticket = make_ticket()
+    with pytest.raises(ValidationFailed) as caught:
+        services.ticket_update(actor=agent, ticket=ticket, version=1, status="closed")
+    assert "status" in caught.value.fields
+
+
+def test_an_engineer_in_scope_may_edit(make_ticket, engineer):
+    ticket = make_ticket()
+    response = patch(api_client(engineer), f"{URL}/{ticket.pk}",
+                     {"version": 1, "environment": "现场：三楼机房"})
+    assert response.status_code == 200
+    assert response.json()["environment"] == "现场：三楼机房"
+
+
+def test_openapi_lists_the_ticket_operations(agent):
+    document = Client().get("/api/openapi.json").json()
+    operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
+    assert {"tickets_list", "tickets_create", "tickets_detail", "tickets_update", "tickets_events",
+            "tickets_events_feed", "tickets_assign", "tickets_resolve", "tickets_notes"} <= operations
+
+
+def test_dates_in_answers_are_local_time(make_ticket, agent):
+    ticket = make_ticket(now="2026-11-23 10:00")
+    body = api_client(agent).get(f"{URL}/{ticket.pk}").json()
+    assert datetime.datetime.fromisoformat(body["created_at"]) == at("2026-11-23 10:00")
