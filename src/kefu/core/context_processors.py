@@ -10,7 +10,9 @@ def navigation(request):
     items = [
         ("home", _("工作台"), None),
         ("customers:list", _("客户档案"), "customers.view_customer"),
+        ("tickets:call", _("来电受理"), "tickets.add_ticket"),
         ("tickets:queue", _("工单"), "tickets.view_ticket"),
+        ("tickets:review", _("周复盘"), "tickets.view_all_tickets"),
         ("customers:import", _("导入客户"), "customers.import_customers"),
         ("core:access_log", _("查看日志"), "core.view_accesslog"),
         ("accounts:tokens", _("API 令牌"), None),

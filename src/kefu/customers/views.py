@@ -156,7 +156,8 @@ def customer_detail(request, pk):
 @login_required
 @permission_required("customers.add_customer", raise_exception=True)
 def customer_create(request):
-    form = CustomerCreateForm(request.POST or None, initial={"kind": Customer.Kind.ORDINARY})
+    form = CustomerCreateForm(request.POST or None, initial={
+        "kind": Customer.Kind.ORDINARY, "phone": request.GET.get("phone", "")[:32]})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

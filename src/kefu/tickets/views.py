@@ -5,26 +5,38 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from kefu.core.errors import DomainError, ValidationFailed
 from kefu.tickets import services, workflow
+from kefu.tickets.confirmation import confirmation_url
 from kefu.tickets.forms import (
     ActionForm,
+    AssignForm,
+    BulkForm,
+    ChaseForm,
     ConfirmForm,
+    EscalateForm,
+    FollowUpForm,
+    HandoffForm,
     HoldForm,
+    MajorForm,
     NoteForm,
     QueueFilterForm,
     ReopenForm,
     ResolveForm,
+    SavedFilterForm,
 )
-from kefu.tickets.models import Ticket
+from kefu.tickets.models import SavedFilter, Ticket
+from kefu.tickets.phrases import phrases_by_kind
 from kefu.tickets.queries import get_ticket_for_user
 
 PAGE_SIZE = 25
@@ -37,11 +49,13 @@ QUEUES = {
     "overdue": pgettext_lazy("queue", "已超时"),  # the field label reads "Breached at"
     "on_hold": gettext_lazy("挂起"),
     "awaiting": gettext_lazy("待确认"),
+    "major": gettext_lazy("重大问题"),
 }
 
 MISSING_VERSION = gettext_lazy("页面缺少版本信息，请刷新页面后重试。")
 ACTION_DONE = gettext_lazy("%(action)s：操作成功。")
 NOTE_ADDED = gettext_lazy("已添加进展。")
+SAVED_FILTERS_MAX = 20
 
 
 def _queue(name, base, user, now):
@@ -55,7 +69,13 @@ def _queue(name, base, user, now):
         return base.overdue(now)
     if name == "on_hold":
         return base.on_hold()
+    if name == "major":
+        return base.major()
     return base.awaiting_confirmation()
+
+
+def _day_start(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def _cursor(request):
@@ -128,6 +148,14 @@ def ticket_queue(request):
             qs = qs.filter(priority=data["priority"])
         if data["status"]:
             qs = qs.filter(status=data["status"])
+        if data["region"]:
+            qs = qs.filter(customer__region=data["region"])
+        if data["department"]:
+            qs = qs.filter(department=data["department"])
+        if data["created_from"]:
+            qs = qs.filter(created_at__gte=_day_start(data["created_from"]))
+        if data["created_to"]:
+            qs = qs.filter(created_at__lt=_day_start(data["created_to"] + datetime.timedelta(days=1)))
     cursor = _cursor(request)
     if cursor is not None:
         qs = qs.after(*cursor)
@@ -150,56 +178,97 @@ def ticket_queue(request):
     filters = request.GET.copy()
     for key in ("q", "after_due", "after_id"):
         filters.pop(key, None)
+    saved_query = request.GET.copy()
+    for key in ("after_due", "after_id"):
+        saved_query.pop(key, None)
     tabs = [{"name": key, "label": label, "count": counts[key], "active": key == name}
             for key, label in QUEUES.items()]
+    can_assign = request.user.has_perm("tickets.assign_ticket")
     return render(request, "tickets/queue.html", {
         "tabs": tabs, "queue": name, "tickets": rows, "form": form,
         "next_query": next_query, "filters": filters.urlencode(),
+        "saved_filters": SavedFilter.objects.filter(user=request.user),
+        "save_form": SavedFilterForm(initial={"query": saved_query.urlencode()}),
+        "bulk_form": BulkForm() if can_assign else None,
     })
 
 
-# action: (form, permission the access helper checks)
+class Action:
+    """An action on the ticket page: its form, the permission the access helper checks, the
+    service it calls, and whether the service takes the page's ``version`` (optimistic lock)."""
+
+    def __init__(self, form, perm="tickets.change_ticket", *, service=None, versioned=True,
+                 label=None, fieldless=False, extra=None):
+        self.form, self.perm, self.versioned, self.fieldless = form, perm, versioned, fieldless
+        self.service_name, self._label, self.extra = service, label, extra
+
+    def service(self, name):
+        return getattr(services, self.service_name or f"ticket_{name}")
+
+    def label(self, name, ticket=None):
+        if callable(self._label):
+            return str(self._label(ticket))
+        return str(self._label) if self._label else str(workflow.ACTION_LABELS[name])
+
+
 ACTIONS = {
-    "claim": (ActionForm, "tickets.claim_ticket"),
-    "hold": (HoldForm, "tickets.change_ticket"),
-    "resume": (ActionForm, "tickets.change_ticket"),
-    "resolve": (ResolveForm, "tickets.change_ticket"),
-    "confirm": (ConfirmForm, "tickets.change_ticket"),
-    "close": (ActionForm, "tickets.change_ticket"),
-    "reopen": (ReopenForm, "tickets.change_ticket"),
-    "note": (NoteForm, "tickets.change_ticket"),
+    "claim": Action(ActionForm, "tickets.claim_ticket", versioned=False, fieldless=True),
+    "queue": Action(ActionForm, "tickets.assign_ticket", fieldless=True),
+    "assign": Action(AssignForm, "tickets.assign_ticket"),
+    "hold": Action(HoldForm),
+    "resume": Action(ActionForm, fieldless=True),
+    "resolve": Action(ResolveForm),
+    "confirm": Action(ConfirmForm),
+    "close": Action(ActionForm, fieldless=True),
+    "reopen": Action(ReopenForm),
+    "escalate": Action(EscalateForm, label=gettext_lazy("升级")),
+    "chase": Action(ChaseForm, versioned=False, label=gettext_lazy("登记催单")),
+    "handoff": Action(HandoffForm, label=gettext_lazy("转交热线工程师")),
+    "handoff_accept": Action(ActionForm, "tickets.claim_ticket", versioned=False, fieldless=True,
+                             label=gettext_lazy("接手转交")),
+    "flag_major": Action(MajorForm, extra=lambda ticket: {"major": not ticket.is_major},
+                         label=lambda ticket: MAJOR_LABELS[bool(ticket and ticket.is_major)]),
+    "follow_up": Action(FollowUpForm, "tickets.add_ticket", versioned=False,
+                        label=gettext_lazy("复发新建")),
+    "note": Action(NoteForm, service="ticket_add_note", versioned=False,
+                   label=gettext_lazy("添加进展")),
 }
+MAJOR_LABELS = {False: gettext_lazy("标记重大问题"), True: gettext_lazy("取消重大问题")}
 
 
-def _run(action, *, actor, ticket, version, data):
-    if action == "claim":
-        return services.ticket_claim(actor=actor, ticket=ticket)
-    if action == "note":
-        return services.ticket_add_note(actor=actor, ticket=ticket, text=data["text"],
-                                        customer_visible=data["customer_visible"])
-    service = getattr(services, f"ticket_{action}")
-    return service(actor=actor, ticket=ticket, version=version, **data)
-
-
-def _action_label(action):
-    return _("添加进展") if action == "note" else str(workflow.ACTION_LABELS[action])
+def _offered(ticket, now):
+    """The actions the ticket's status offers, beyond the transition table's. After the reopen
+    window a comeback is a new linked ticket (复发新建), not a reopening."""
+    offered = set(workflow.allowed_actions(ticket)) | {"note"}
+    window_passed = ticket.resolved_at is not None and now - ticket.resolved_at > services.reopen_window()
+    if ticket.owner_id is not None:
+        offered.discard("claim")
+    if ticket.is_open:
+        offered |= {"chase", "flag_major"}
+        offered.discard("handoff_accept")  # in the transition table, offered only when pending
+        offered.add("handoff_accept" if ticket.handoff_due_at else "handoff")
+        if ticket.escalation_tier < max(services.ESCALATION_TIERS):
+            offered.add("escalate")
+    elif ticket.status in services.FOLLOW_UP_FROM and window_passed:
+        offered.add("follow_up")
+        offered.discard("reopen")
+    return offered
 
 
 def _action_forms(user, ticket, bound=None):
     """The forms of the actions the ticket's status allows and the user may do; a form that just
     failed stays on the page with its message even if the status no longer offers it."""
-    allowed = set(workflow.allowed_actions(ticket)) | {"note"}
-    if ticket.owner_id is not None:
-        allowed.discard("claim")
+    offered = _offered(ticket, timezone.now())
     result = []
-    for action, (form_class, perm) in ACTIONS.items():
-        if bound is not None and bound.action == action:
+    for name, action in ACTIONS.items():
+        if bound is not None and bound.action == name:
             form = bound
-        elif action in allowed and user.has_perm(perm):
-            form = form_class(action=action)
+        elif name in offered and user.has_perm(action.perm):
+            form = action.form(action=name)
         else:
             continue
-        result.append({"name": action, "label": _action_label(action), "form": form})
+        result.append({"name": name, "label": action.label(name, ticket), "form": form,
+                       "fieldless": action.fieldless, "open": form is bound})
     return result
 
 
@@ -212,12 +281,18 @@ def _detail_context(request, ticket, bound=None):
         response_css, response_label = "", _("已响应")
     else:
         response_css, response_label = sla_state(ticket.response_due_at, now, running=running)
+    actions = _action_forms(request.user, ticket, bound)
+    wants_phrases = any(a["name"] in ("note", "resolve") for a in actions)
     return {
         "ticket": ticket,
         "events": ticket.events.select_related("actor", "actor__staff")[:100],
-        "actions": _action_forms(request.user, ticket, bound),
+        "actions": actions,
+        "phrases": phrases_by_kind() if wants_phrases else [],
         "resolve_css": resolve_css, "resolve_label": resolve_label,
         "response_css": response_css, "response_label": response_label,
+        "tier_label": services.ESCALATION_TIERS.get(ticket.escalation_tier, ""),
+        "confirm_url": confirmation_url(ticket, request)
+        if ticket.status == Ticket.Status.RESOLVED and request.user.has_perm("tickets.change_ticket") else "",
     }
 
 
@@ -240,15 +315,26 @@ def _form_errors(form, exc):
         form.add_error(None, str(exc.message))
 
 
+def _service_kwargs(action, form, version, ticket):
+    data = dict(form.cleaned_data)
+    if action.versioned:
+        data["version"] = version
+    if action.extra:
+        data.update(action.extra(ticket))
+    return data
+
+
 @login_required
 @permission_required("tickets.view_ticket", raise_exception=True)
 @require_POST
 def ticket_action(request, pk, action):
+    """One action's form. From htmx the ticket's part of the page comes back (header, timeline
+    and actions refreshed, the outcome on top); without it, a redirect or the page with errors."""
     if action not in ACTIONS:
         raise Http404
-    form_class, perm = ACTIONS[action]
-    ticket = get_ticket_for_user(request.user, pk, perm)
-    form = form_class(request.POST, action=action)
+    spec = ACTIONS[action]
+    ticket = get_ticket_for_user(request.user, pk, spec.perm)
+    form = spec.form(request.POST, action=action)
     form.action = action
     raw = request.POST.get("version", "")
     version = int(raw) if raw.isdigit() else None
@@ -257,16 +343,101 @@ def ticket_action(request, pk, action):
         form.add_error(None, MISSING_VERSION)
     elif form.is_valid():
         try:
-            _run(action, actor=request.user, ticket=ticket, version=version,
-                 data=form.cleaned_data)
+            result = spec.service(action)(actor=request.user, ticket=ticket,
+                                          **_service_kwargs(spec, form, version, ticket))
         except DomainError as exc:
             _form_errors(form, exc)
             status = 400 if isinstance(exc, ValidationFailed) else exc.status
         else:
-            if action == "note":
-                messages.success(request, NOTE_ADDED)
+            done = NOTE_ADDED if action == "note" else ACTION_DONE % {"action": spec.label(action, ticket)}
+            if isinstance(result, Ticket) and result.pk != ticket.pk:  # 复发新建: open the new one
+                messages.success(request, _("已新建关联工单 %(number)s。") % {"number": result.number})
+                target = reverse("tickets:detail", args=[result.pk])
+                if request.htmx:
+                    return HttpResponse(status=204, headers={"HX-Redirect": target})
+                return redirect(target)
+            if not request.htmx:
+                messages.success(request, done)
+                return redirect("tickets:detail", pk=ticket.pk)
+            fresh = get_ticket_for_user(request.user, pk, None)
+            context = _detail_context(request, fresh)
+            context["flash"] = done
+            return render(request, "tickets/detail.html#page", context)
+    template = "tickets/detail.html#page" if request.htmx else "tickets/detail.html"
+    return render(request, template, _detail_context(request, ticket, bound=form), status=status)
+
+
+def _safe_next(request, fallback):
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@login_required
+@permission_required("tickets.view_ticket", raise_exception=True)
+@require_POST
+def saved_filter_create(request):
+    form = SavedFilterForm(request.POST)
+    queue_url = reverse("tickets:queue")
+    if not form.is_valid():
+        messages.error(request, _("请填写筛选名称（最多 40 个字）。"))
+        return redirect(_safe_next(request, queue_url))
+    data = form.cleaned_data
+    if SavedFilter.objects.filter(user=request.user).count() >= SAVED_FILTERS_MAX:
+        messages.error(request, _("常用筛选最多保存 %(n)s 个，请先删除不用的。") % {"n": SAVED_FILTERS_MAX})
+    else:
+        SavedFilter.objects.update_or_create(user=request.user, name=data["name"].strip(),
+                                             defaults={"query": data["query"]})
+        messages.success(request, _("已保存常用筛选“%(name)s”。") % {"name": data["name"].strip()})
+    return redirect(f"{queue_url}?{data['query']}")
+
+
+@login_required
+@permission_required("tickets.view_ticket", raise_exception=True)
+@require_POST
+def saved_filter_delete(request, filter_id):
+    saved = get_object_or_404(SavedFilter, pk=filter_id, user=request.user)
+    saved.delete()
+    messages.success(request, _("已删除常用筛选“%(name)s”。") % {"name": saved.name})
+    return redirect("tickets:queue")
+
+
+@login_required
+@permission_required("tickets.assign_ticket", raise_exception=True)
+@require_POST
+def bulk_action(request):
+    """批量派单 / 改优先级: each ticket is done on its own (its own access check, its own
+    transaction); the page lists every ticket's outcome, successes and refusals alike."""
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_safe_next(request, reverse("tickets:queue")))
+    data = form.cleaned_data
+    outcomes = []
+    for pk in data["tickets"]:
+        outcome = {"pk": pk, "number": "", "ok": False, "message": ""}
+        try:
+            ticket = get_ticket_for_user(request.user, pk, "tickets.assign_ticket")
+            outcome["number"] = ticket.number
+            if data["action"] == "assign":
+                services.ticket_assign(actor=request.user, ticket=ticket, owner=data["owner"],
+                                       reason=_("批量派单"))
+                outcome["message"] = _("已派给 %(owner)s") % {"owner": data["owner"].staff.display_name}
             else:
-                messages.success(request, ACTION_DONE % {"action": _action_label(action)})
-            return redirect("tickets:detail", pk=ticket.pk)
-    return render(request, "tickets/detail.html",
-                  _detail_context(request, ticket, bound=form), status=status)
+                services.ticket_set_priority(actor=request.user, ticket=ticket,
+                                             priority=data["priority"])
+                outcome["message"] = _("优先级改为 %(priority)s") % {"priority": data["priority"]}
+            outcome["ok"] = True
+        except DomainError as exc:
+            outcome["message"] = str(exc.message) if not exc.fields else "；".join(
+                str(m) for msgs in exc.fields.values() for m in msgs)
+        outcomes.append(outcome)
+    done = sum(o["ok"] for o in outcomes)
+    return render(request, "tickets/bulk_result.html", {
+        "outcomes": outcomes, "done": done, "failed": len(outcomes) - done,
+        "back": _safe_next(request, reverse("tickets:queue")),
+    })

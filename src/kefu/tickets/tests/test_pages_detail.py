@@ -58,7 +58,7 @@ def test_it_shows_the_header_the_timeline_and_the_actions(owned, agent, customer
     synced = [e for e in html.split('class="ticket-event') if "已同步客户" in e]
     assert len(synced) == 1 and "已电话联系客户" in synced[0]
     actions = [a["name"] for a in response.context["actions"]]
-    assert actions == ["hold", "resolve", "note"]
+    assert actions == ["hold", "resolve", "escalate", "chase", "handoff", "flag_major", "note"]
     assert f'name="version" value="{fresh(owned).version}"' in form_html(response, "hold")
 
 
@@ -133,7 +133,7 @@ def test_hold_then_resume_moves_the_deadline_later(owned, agent):
     assert fresh(owned).status == Ticket.Status.ON_HOLD
     with time_machine.travel(at("2026-11-24 16:00"), tick=False):
         page = client.get(url(owned))
-        assert [a["name"] for a in page.context["actions"]] == ["resume", "note"]
+        assert [a["name"] for a in page.context["actions"]] == ["resume", "escalate", "chase", "handoff", "flag_major", "note"]
         response = client.post(url(owned, "resume"), {"version": fresh(owned).version})
         assert response.status_code == 302
     ticket = fresh(owned)
