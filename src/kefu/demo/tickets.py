@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from kefu.core import workcalendar
 from kefu.tickets import services
-from kefu.tickets.models import Channel, Priority, ServiceMode, TicketType
+from kefu.tickets.models import Channel, Priority, ServiceMode, Ticket, TicketType
 
 SH = ZoneInfo("Asia/Shanghai")
 DEMO_NOW = datetime.datetime(2026, 11, 23, 10, 30, tzinfo=SH)
@@ -570,8 +570,10 @@ class Desk:
     def resolve(self, clock, ticket, owner, issue, priority):
         hours = self.work_hours(issue, priority)
         moment = clock.after(hours=hours, day_only=priority != "urgent")
+        # Complaints settled with a goodwill gesture record it (B9: compensation given).
+        gesture = {"compensation_kind": "service"} if issue.type == "complaint" else {}
         return _call(services.ticket_resolve, moment, actor=owner, ticket=ticket,
-                     solution=issue.solution, result=issue.result)
+                     solution=issue.solution, result=issue.result, **gesture)
 
     def confirm(self, clock, ticket, taker):
         return _call(services.ticket_confirm, clock.after(hours=self.rng.uniform(1, 36)),
@@ -583,6 +585,7 @@ def load_tickets(*, rng, customers, staff, departments, families, count, out=Non
     if count <= 0 or not customers:
         return 0
     desk = Desk(rng, customers, staff, departments, families)
+    before = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     fates = _plan_fates(rng, count)
     types = _spread(rng, TYPE_WEIGHTS, count)
     channels = _spread(rng, CHANNEL_WEIGHTS, count)
@@ -601,4 +604,17 @@ def load_tickets(*, rng, customers, staff, departments, families, count, out=Non
         desk.play(*plan, created=created)
         if out and (i + 1) % 40 == 0:
             out(f"  {i + 1}/{count} 工单")
+    _hand_off_a_call(staff, after_pk=before)
     return len(plans)
+
+
+def _hand_off_a_call(staff, after_pk):
+    """热线转交 (B6): the newest call in the pool, handed off to the hotline engineers a few
+    minutes before the demo today, so the 15-minute clock is visible on its page."""
+    moment = DEMO_NOW - datetime.timedelta(minutes=6)
+    ticket = (Ticket.objects.filter(pk__gt=after_pk, status__in=["new", "unassigned"],
+                                    owner__isnull=True, created_at__lt=moment)
+              .order_by("-created_at", "-pk").first())
+    if ticket is not None:
+        services.ticket_handoff(actor=staff["agent"], ticket=ticket, reason="热线工程师均在通话中",
+                                now=moment)

@@ -93,7 +93,7 @@ class TicketCreateForm(StyledForm):
                                               widget=forms.DateTimeInput(attrs=DATETIME_INPUT))
     department = forms.ModelChoiceField(label=_("处理部门"), queryset=Department.objects.all(),
                                         required=False, empty_label=_("按工单类型默认"))
-    service_mode = forms.ModelChoiceField(label=_("服务方式"), required=False,
+    service_mode = forms.ModelChoiceField(label=_("服务方式"), required=False, empty_label=_("（未指定）"),
                                           queryset=ServiceMode.objects.filter(is_active=True))
 
     def __init__(self, *args, customer=None, **kwargs):

@@ -124,6 +124,8 @@ def test_the_desk_has_tickets_in_every_status_some_overdue_some_due_soon():
                          expected_completion_at__isnull=False).exists()
     assert events.filter(verb="held").exists()
     assert events.filter(verb="claimed").exists()
+    assert tickets.filter(handoff_due_at__isnull=False).exists()  # a call handed off (B6)
+    assert events.filter(verb="resolved", data__compensation_kind="service").exists()
     assert not tickets.filter(status="closed").exclude(events__verb="closed").exists()
     assert not tickets.filter(status__in=["resolved", "awaiting_callback"]).exclude(
         events__verb="resolved").exists()
