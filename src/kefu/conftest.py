@@ -115,3 +115,14 @@ def west_customer(agent, regions):
         actor=agent, name="成都七中", party_type="organisation", kind="major",
         region=regions["west"], phones=["028-8765 4321"],
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sla_policy_cache():
+    """A test's policies are rolled back with it: never let the next test use them from the
+    per-process cache."""
+    from kefu.tickets import sla
+
+    sla.clear_policy_cache()
+    yield
+    sla.clear_policy_cache()

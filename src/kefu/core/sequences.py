@@ -7,21 +7,29 @@ The draw belongs to the caller's transaction: if it rolls back, the number is gi
 so committed numbers have no gaps.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from kefu.core.models import NumberSequence
 
 
 def next_value(prefix: str, period: str = "") -> int:
-    with transaction.atomic():
-        # Create the row if this is the period's first number; a concurrent creator is harmless.
-        NumberSequence.objects.bulk_create(
-            [NumberSequence(prefix=prefix, period=period, last_value=0)], ignore_conflicts=True
-        )
-        row = NumberSequence.objects.select_for_update().get(prefix=prefix, period=period)
-        row.last_value += 1
-        row.save(update_fields=["last_value"])
-        return row.last_value
+    """The next value: one ``UPDATE … RETURNING`` in the common case (the UPDATE takes the
+    row lock on PostgreSQL; SQLite's IMMEDIATE transaction holds the write lock); the period's
+    first number creates the row first (a concurrent creator is harmless)."""
+    table = connection.ops.quote_name(NumberSequence._meta.db_table)
+    sql = (f"UPDATE {table} SET last_value = last_value + 1 "
+           "WHERE prefix = %s AND period = %s RETURNING last_value")
+    # No savepoint of its own: the draw commits or rolls back with the caller's transaction.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(sql, [prefix, period])
+        row = cursor.fetchone()
+        if row is None:
+            NumberSequence.objects.bulk_create(
+                [NumberSequence(prefix=prefix, period=period, last_value=0)], ignore_conflicts=True
+            )
+            cursor.execute(sql, [prefix, period])
+            row = cursor.fetchone()
+        return row[0]
 
 
 def next_number(prefix: str, period: str = "", width: int = 3) -> str:

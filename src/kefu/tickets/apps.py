@@ -12,3 +12,13 @@ class TicketsConfig(AppConfig):
         from kefu.tickets.history import customer_tickets
 
         register(customer_tickets)
+
+        from django.db.models.signals import post_delete, post_migrate, post_save
+
+        from kefu.tickets import sla
+        from kefu.tickets.models import SlaPolicy
+
+        for signal in (post_save, post_delete):
+            signal.connect(sla.clear_policy_cache, sender=SlaPolicy, dispatch_uid=f"sla-cache-{signal}")
+        # A flush (transactional tests) or a migration may replace every policy row.
+        post_migrate.connect(sla.clear_policy_cache, dispatch_uid="sla-cache-migrate")

@@ -90,14 +90,15 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
         resolve_warn_at=sla.warn_at(policy, now, resolve_due),
         created_at=now, created_by=actor, idempotency_key=idempotency_key or None,
     )
-    try:
-        with transaction.atomic():
-            save_attributed(ticket, actor, at=now)
-    except IntegrityError:
-        # A concurrent intake with the same key won the race: hand back its ticket.
-        if idempotency_key:
+    if not idempotency_key:
+        save_attributed(ticket, actor, at=now)
+    else:
+        try:
+            with transaction.atomic():  # a savepoint only where a duplicate key can happen
+                save_attributed(ticket, actor, at=now)
+        except IntegrityError:
+            # A concurrent intake with the same key won the race: hand back its ticket.
             return Ticket.objects.get(idempotency_key=idempotency_key)
-        raise
     _event(ticket, actor, "created", gettext("受理工单"), at=now)
     # The department object is already loaded: intake without auto-assignment costs no query.
     department = ticket.department

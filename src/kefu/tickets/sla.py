@@ -6,6 +6,7 @@ as the policy, so queues and the SLA monitor never recompute them.
 """
 
 import datetime
+import time
 
 from django.utils.translation import gettext_lazy as _
 
@@ -16,17 +17,37 @@ from kefu.tickets.models import SlaPolicy
 NO_POLICY = _("没有适用的 SLA 规则（优先级 %(priority)s）：请管理员在“SLA 时效规则”中配置。")
 
 
+# Active policies, read once per process and kept for POLICY_CACHE_SECONDS: intake is the hot
+# path and policies change rarely. A save or delete in this process clears the cache at once
+# (signals in apps.py); other processes pick the change up within the TTL.
+POLICY_CACHE_SECONDS = 60
+_policies = {"at": None, "rows": ()}
+
+
+def clear_policy_cache(**_kwargs):
+    _policies["at"] = None
+
+
+def _active_policies():
+    now = time.monotonic()
+    if _policies["at"] is None or now - _policies["at"] > POLICY_CACHE_SECONDS:
+        _policies["rows"] = tuple(SlaPolicy.objects.filter(is_active=True).order_by("pk"))
+        _policies["at"] = now
+    return _policies["rows"]
+
+
 def select_policy(*, priority, technical: bool, customer_kind: str):
     """The most specific active policy: exact kind over any kind, exact technical over any."""
-    candidates = SlaPolicy.objects.filter(priority=priority, is_active=True)
     best, best_score = None, -1
-    for policy in candidates:
+    for policy in _active_policies():
+        if policy.priority_id != priority.pk:
+            continue
         if policy.technical is not None and policy.technical != technical:
             continue
         if policy.customer_kind and policy.customer_kind != customer_kind:
             continue
         score = (2 if policy.customer_kind else 0) + (1 if policy.technical is not None else 0)
-        if score > best_score or (score == best_score and policy.pk < best.pk):
+        if score > best_score:  # rows come in pk order: the oldest wins a tie
             best, best_score = policy, score
     if best is None:
         raise ValidationFailed(str(NO_POLICY) % {"priority": priority})

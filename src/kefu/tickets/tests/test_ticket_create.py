@@ -69,3 +69,17 @@ def test_warranty_is_taken_from_the_asset_and_an_event_and_history_are_written(m
     assert ticket.in_warranty is True
     assert TicketEvent.objects.get(ticket=ticket).verb == "created"
     assert ticket.history.get().history_user == agent
+
+
+def test_active_policies_are_read_once_and_a_policy_edit_clears_the_cache(
+        agent, customer, config, django_assert_num_queries):
+    from kefu.tickets import sla
+
+    sla.select_policy(priority=config["normal"], technical=True, customer_kind=customer.kind)
+    with django_assert_num_queries(0):
+        chosen = sla.select_policy(priority=config["normal"], technical=True, customer_kind=customer.kind)
+    chosen.resolve_amount = 3
+    chosen.save()  # the admin edits the policy: the next intake sees it
+    with django_assert_num_queries(1):
+        again = sla.select_policy(priority=config["normal"], technical=True, customer_kind=customer.kind)
+    assert again.pk == chosen.pk and again.resolve_amount == 3
