@@ -20,5 +20,14 @@ class TicketsConfig(AppConfig):
 
         for signal in (post_save, post_delete):
             signal.connect(sla.clear_policy_cache, sender=SlaPolicy, dispatch_uid=f"sla-cache-{signal}")
+        from kefu.tickets.models import Ticket
+
+        post_delete.connect(_uncount_deleted_ticket, sender=Ticket, dispatch_uid="ticket-stat-delete")
         # A flush (transactional tests) or a migration may replace every policy row.
         post_migrate.connect(sla.clear_policy_cache, dispatch_uid="sla-cache-migrate")
+
+
+def _uncount_deleted_ticket(sender, instance, **kwargs):
+    from kefu.tickets import stats
+
+    stats.bump(stats.local_day(instance.created_at), instance.ticket_type_id, instance.status, -1)

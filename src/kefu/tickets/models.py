@@ -2,7 +2,7 @@
 and the ticket with its stored, indexed SLA deadlines."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -337,6 +337,31 @@ class Ticket(models.Model):
     def __str__(self):
         return f"{self.number} {self.subject}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        ticket = super().from_db(db, field_names, values)
+        ticket._stat_key = (ticket.__dict__.get("status"), ticket.__dict__.get("ticket_type_id"))
+        return ticket
+
+    def save(self, *args, **kwargs):
+        """Saves, and keeps the daily counts (``TicketStat``) in step with intake, status and
+        type, in the same transaction."""
+        from kefu.tickets import stats
+
+        with transaction.atomic(savepoint=False):
+            adding = self._state.adding
+            super().save(*args, **kwargs)
+            key = (self.status, self.ticket_type_id)
+            day = stats.local_day(self.created_at)
+            if adding:
+                stats.bump(day, self.ticket_type_id, self.status, +1)
+            else:
+                old = getattr(self, "_stat_key", key)
+                if None not in old and old != key:
+                    stats.move(day, self.ticket_type_id, self.status, old_status=old[0],
+                               old_type_id=old[1])
+            self._stat_key = key
+
     @property
     def is_open(self):
         return self.status in self.OPEN_STATUSES
@@ -420,3 +445,23 @@ class SavedFilter(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class TicketStat(models.Model):
+    """工单日统计: tickets taken in on ``day`` that are now in ``status``, by type. Kept by
+    ``kefu.tickets.stats``; the month column lets the report group without date functions."""
+
+    day = models.DateField(_("受理日期"))
+    month = models.DateField(_("受理月份"))
+    status = models.CharField(_("状态"), max_length=20, choices=Ticket.Status.choices)
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.CASCADE, related_name="+",
+                                    verbose_name=_("工单类型"))
+    count = models.IntegerField(_("数量"), default=0)
+
+    class Meta:
+        verbose_name = _("工单日统计")
+        verbose_name_plural = _("工单日统计")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "status", "ticket_type"], name="ticket_stat_unique"),
+        ]
+        indexes = [models.Index(fields=["month", "status", "ticket_type"], name="ticket_stat_month")]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from kefu.core.history import check_version, save_attributed
 from kefu.core.sequences import next_number
-from kefu.tickets import routing, sla, workflow
+from kefu.tickets import routing, sla, stats, workflow
 from kefu.tickets.models import Channel, Priority, Ticket, TicketEvent, TicketType
 
 SUBJECT_REQUIRED = _("请填写问题摘要。")
@@ -290,20 +290,30 @@ def ticket_reopen(*, actor, ticket, reason, version=None, now=None):
 
 
 ALREADY_CLAIMED = _("工单 %(number)s 已被他人接单。")
+CHANGED_MEANWHILE = _("工单 %(number)s 刚被他人修改，请刷新后重试。")
 
 
 def ticket_claim(*, actor, ticket, now=None):
     """抢单: one conditional UPDATE; of any number of concurrent claims exactly one wins."""
     with transaction.atomic():
-        won = Ticket.objects.filter(
-            pk=ticket.pk, owner__isnull=True, status__in=workflow.TRANSITIONS["claim"][0],
+        # The status the claim starts from, matched by the UPDATE: the daily counts move from it.
+        seen = Ticket.objects.filter(pk=ticket.pk).values("status", "ticket_type_id", "created_at").first()
+        won = seen is not None and Ticket.objects.filter(
+            pk=ticket.pk, owner__isnull=True, status=seen["status"],
+            status__in=workflow.TRANSITIONS["claim"][0],
         ).update(owner=actor, status=Ticket.Status.IN_PROGRESS, version=F("version") + 1,
                  updated_at=now or timezone.now())
-        if not won:
+        if won:
+            stats.move(stats.local_day(seen["created_at"]), seen["ticket_type_id"],
+                       Ticket.Status.IN_PROGRESS, old_status=seen["status"],
+                       old_type_id=seen["ticket_type_id"])
+        else:
             current = Ticket.objects.get(pk=ticket.pk)
             if current.owner_id is not None:
                 raise Conflict(gettext(ALREADY_CLAIMED) % {"number": current.number})
             workflow.target(current, "claim")  # raises InvalidTransition with the status
+            # Still claimable, but its status moved between the read and the UPDATE.
+            raise Conflict(gettext(CHANGED_MEANWHILE) % {"number": current.number})
         row = Ticket.objects.get(pk=ticket.pk)
         fields, handoff = ["updated_at"], {}
         if row.handoff_due_at is not None:  # a claim takes a pending hand-off too
