@@ -337,12 +337,6 @@ class Ticket(models.Model):
     def __str__(self):
         return f"{self.number} {self.subject}"
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        ticket = super().from_db(db, field_names, values)
-        ticket._stat_key = (ticket.__dict__.get("status"), ticket.__dict__.get("ticket_type_id"))
-        return ticket
-
     def save(self, *args, **kwargs):
         """Saves, and keeps the daily counts (``TicketStat``) in step with intake, status and
         type, in the same transaction."""
@@ -361,6 +355,12 @@ class Ticket(models.Model):
                     stats.move(day, self.ticket_type_id, self.status, old_status=old[0],
                                old_type_id=old[1])
             self._stat_key = key
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        ticket = super().from_db(db, field_names, values)
+        ticket._stat_key = (ticket.__dict__.get("status"), ticket.__dict__.get("ticket_type_id"))
+        return ticket
 
     @property
     def is_open(self):
@@ -465,3 +465,6 @@ class TicketStat(models.Model):
             models.UniqueConstraint(fields=["day", "status", "ticket_type"], name="ticket_stat_unique"),
         ]
         indexes = [models.Index(fields=["month", "status", "ticket_type"], name="ticket_stat_month")]
+
+    def __str__(self):
+        return f"{self.day} {self.status} {self.ticket_type_id}: {self.count}"
