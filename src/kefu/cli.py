@@ -7,6 +7,9 @@
     kefu import customers F  import customers and assets from an Excel file
     kefu export customers F  export them
     kefu token create|revoke|list
+    kefu backup [PATH]       pg_dump / SQLite online backup, with a manifest (docs/backup.md)
+    kefu restore PATH        restore a backup into the configured database (--force to overwrite)
+    kefu ticket_stats        check (or --rebuild) the daily ticket counts behind the reports
     kefu check               system checks, including the working-calendar coverage
     kefu <any manage.py command>
 """
