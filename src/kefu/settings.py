@@ -1,18 +1,40 @@
 """Kefu settings: one file, every knob a ``KEFU_*`` environment variable.
 
 The typed helpers below fail loudly (``ImproperlyConfigured``) on values they cannot read,
-so a typo in a deployment is an error at start-up, never a silent default.
+so a typo in a deployment is an error at start-up, never a silent default. On the command line
+such an error is one line on stderr and a non-zero exit, not a traceback (see ``ConfigError``).
 """
 
 import os
 import secrets
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
+
+
+class ConfigError(ImproperlyConfigured):
+    """A deployment mistake found while reading the environment."""
+
+    kefu_config_error = True  # a marker that survives the module being imported again
+
+
+def _config_error_hook(exc_type, exc, tb, _previous=sys.excepthook):
+    # An uncaught ConfigError (e.g. `kefu serve` in production without KEFU_SECRET_KEY) is an
+    # operator's mistake, not a bug: print it as one line instead of a settings-import traceback.
+    if getattr(exc_type, "kefu_config_error", False):
+        sys.stderr.write(f"kefu: configuration error: {' '.join(str(exc).split())}\n")
+    else:
+        _previous(exc_type, exc, tb)
+
+
+if getattr(sys.excepthook, "__name__", "") != _config_error_hook.__name__:
+    sys.excepthook = _config_error_hook
 
 
 def env(name, default=None):
@@ -28,7 +50,7 @@ def envbool(name, default=False):
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"KEFU_{name} must be a boolean (true/false), got {raw!r}")
+    raise ConfigError(f"KEFU_{name} must be a boolean (true/false), got {raw!r}")
 
 
 def envint(name, default):
@@ -38,7 +60,7 @@ def envint(name, default):
     try:
         return int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"KEFU_{name} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"KEFU_{name} must be an integer, got {raw!r}") from None
 
 
 def envlist(name, default):
@@ -53,23 +75,23 @@ def env_secret(name):
     value = env(name)
     path = env(f"{name}_FILE")
     if value and path:
-        raise ImproperlyConfigured(f"Set KEFU_{name} or KEFU_{name}_FILE, not both")
+        raise ConfigError(f"Set KEFU_{name} or KEFU_{name}_FILE, not both")
     if path:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"KEFU_{name}_FILE cannot be read: {exc}") from None
+            raise ConfigError(f"KEFU_{name}_FILE cannot be read: {exc}") from None
     return value
 
 
 # "production" refuses dev conveniences (generated keys, DEBUG); "development" is `make run`.
 MODE = env("MODE", "development")
 if MODE not in {"development", "production", "test"}:
-    raise ImproperlyConfigured(f"KEFU_MODE must be development, production or test, got {MODE!r}")
+    raise ConfigError(f"KEFU_MODE must be development, production or test, got {MODE!r}")
 PRODUCTION = MODE == "production"
 DEBUG = envbool("DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
-    raise ImproperlyConfigured("KEFU_DEBUG cannot be on in production")
+    raise ConfigError("KEFU_DEBUG cannot be on in production")
 
 DATA_DIR = Path(env("DATA_DIR", str(Path.cwd() / "var"))).resolve()
 
@@ -86,20 +108,49 @@ def _dev_secret_file(name, factory):
 
 SECRET_KEY = env_secret("SECRET_KEY")
 FIELD_KEY = env_secret("FIELD_KEY")
+# Django's own floor (security.W009): a shorter SECRET_KEY makes `check --deploy` complain.
+SECRET_KEY_MIN_LENGTH = 50
+FIELD_KEY_MIN_LENGTH = 32  # kefu.core.crypto refuses shorter keys too
 if PRODUCTION:
-    if not SECRET_KEY or SECRET_KEY.startswith("dev-"):
-        raise ImproperlyConfigured("Production needs KEFU_SECRET_KEY (or KEFU_SECRET_KEY_FILE)")
+    if not SECRET_KEY:
+        raise ConfigError("Production needs KEFU_SECRET_KEY (or KEFU_SECRET_KEY_FILE)")
+    if SECRET_KEY.startswith(("dev-", "django-insecure-")):
+        raise ConfigError(
+            "KEFU_SECRET_KEY is a development key: production needs its own random key"
+        )
+    if len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(
+            f"KEFU_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters "
+            f"(got {len(SECRET_KEY)}); generate one with `openssl rand -base64 48`"
+        )
     if not FIELD_KEY:
-        raise ImproperlyConfigured(
+        raise ConfigError(
             "Production needs KEFU_FIELD_KEY (or KEFU_FIELD_KEY_FILE): the key that encrypts "
             "customers' personal data. Generate one with `kefu genkey`."
         )
+    if len(FIELD_KEY) < FIELD_KEY_MIN_LENGTH:
+        raise ConfigError(
+            f"KEFU_FIELD_KEY must be at least {FIELD_KEY_MIN_LENGTH} characters "
+            f"(got {len(FIELD_KEY)}); generate one with `kefu genkey`"
+        )
+    if FIELD_KEY == SECRET_KEY:
+        raise ConfigError("KEFU_FIELD_KEY and KEFU_SECRET_KEY must be two different keys")
 else:
     SECRET_KEY = SECRET_KEY or _dev_secret_file("secret_key", lambda: "dev-" + secrets.token_urlsafe(48))
     FIELD_KEY = FIELD_KEY or _dev_secret_file("field_key", lambda: secrets.token_urlsafe(32))
 
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+# The address customers reach Kefu at (https://kefu.example.com), for links built outside a
+# request: confirmation links sent by jobs and the CLI. Its host is allowed and its origin
+# trusted for CSRF unless KEFU_ALLOWED_HOSTS / KEFU_CSRF_TRUSTED_ORIGINS say otherwise.
+SITE_URL = env("SITE_URL", "")
+_site = urlsplit(SITE_URL) if SITE_URL else None
+if _site and not (_site.scheme in {"http", "https"} and _site.hostname):
+    raise ConfigError(f"KEFU_SITE_URL must look like https://kefu.example.com, got {SITE_URL!r}")
+_local_hosts = ["127.0.0.1", "localhost", "[::1]"] + ([] if PRODUCTION else ["testserver"])
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", _local_hosts + ([_site.hostname] if _site else []))
+CSRF_TRUSTED_ORIGINS = envlist(
+    "CSRF_TRUSTED_ORIGINS", [f"{_site.scheme}://{_site.netloc}"] if _site else []
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -228,11 +279,13 @@ STATIC_ROOT = DATA_DIR / "static"
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Production: `kefu serve` runs collectstatic into STATIC_ROOT (hashed names + gzip) and
+# whitenoise serves it with far-future caching; nginx needs no static location.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "kefu.core.staticstorage.StaticStorage"
             if PRODUCTION
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -250,9 +303,6 @@ TICKET_REOPEN_DAYS = envint("TICKET_REOPEN_DAYS", 7)
 # 热线接听流程: a call the hotline engineer cannot take now is passed to one within this many
 # (natural) minutes (B6); the SLA monitor tells supervisors when a hand-off is late.
 TICKET_HANDOFF_MINUTES = envint("TICKET_HANDOFF_MINUTES", 15)
-# The address customers reach Kefu at (https://kefu.example.com), for links built outside a
-# request: confirmation links sent by jobs and the CLI.
-SITE_URL = env("SITE_URL", "")
 
 # Working hours for SLA arithmetic (local time, Asia/Shanghai): comma-separated periods.
 WORKING_HOURS = env("WORKING_HOURS", "09:00-12:00,13:30-18:00")
@@ -268,6 +318,36 @@ else:
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": MODE == "test" or envbool("HUEY_IMMEDIATE", False),
     }
+# `kefu worker`: threads per consumer, and whether this consumer takes part in scheduling the
+# periodic tasks (the SLA monitor). Several consumers may all keep it on: each minute is claimed
+# in the queue by one of them (kefu/core/management/commands/worker.py).
+HUEY["consumer"] = {
+    "workers": envint("WORKER_THREADS", 2),
+    "worker_type": "thread",
+    "periodic": envbool("WORKER_PERIODIC", True),
+}
+
+
+def _default_web_workers():
+    """gunicorn's 2 × cores + 1, at least 2 and at most 8 (each is a process holding ~80 MB and
+    one database connection); set KEFU_WORKERS to go beyond."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(2, min(2 * cores + 1, 8))
+
+
+# `kefu serve` (gunicorn, see kefu/gunicorn_conf.py).
+WEB_BIND = envlist("BIND", ["127.0.0.1:8000"])
+WEB_WORKERS = envint("WORKERS", _default_web_workers())
+# A synchronous Excel import of 10,000 customers takes about a minute: keep room for it.
+WEB_TIMEOUT = envint("WEB_TIMEOUT", 120)
+# The proxies (IPs or networks, "*" for any) whose X-Forwarded-* headers are believed: by
+# gunicorn for the scheme, by kefu.gunicorn_conf for the client address (REMOTE_ADDR).
+WEB_FORWARDED_ALLOW_IPS = env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+if WEB_WORKERS < 1 or WEB_TIMEOUT < 1 or HUEY["consumer"]["workers"] < 1:
+    raise ConfigError("KEFU_WORKERS, KEFU_WEB_TIMEOUT and KEFU_WORKER_THREADS must be at least 1")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_HOURS", 12) * 3600
@@ -275,13 +355,18 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
-    SECURE_SSL_REDIRECT = envbool("SSL_REDIRECT", True)
+    # Production is served over HTTPS (nginx terminates TLS and passes X-Forwarded-Proto).
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", True)
+    # The header the TLS-terminating proxy in front sets to "https" (overwriting any value the
+    # client sent); "off" when there is no such proxy.
+    _proxy_header = env("PROXY_SSL_HEADER", "X-Forwarded-Proto").strip()
+    if _proxy_header.lower() not in {"", "off", "none"}:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
 
 NINJA_PAGINATION_PER_PAGE = 50
 

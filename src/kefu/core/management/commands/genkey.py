@@ -10,4 +10,5 @@ class Command(BaseCommand):
     help = _("生成一个随机密钥，用于 KEFU_FIELD_KEY 或 KEFU_SECRET_KEY。")
 
     def handle(self, **options):
-        self.stdout.write(secrets.token_urlsafe(32))
+        # 64 characters: long enough for both (production refuses a secret key under 50).
+        self.stdout.write(secrets.token_urlsafe(48))
