@@ -314,6 +314,13 @@ class Ticket(models.Model):
                 fields=["resolve_due_at", "id"], name="ticket_open_resolve_due",
                 condition=Q(status__in=["new", "unassigned", "in_progress", "on_hold"]),
             ),
+            # All tickets in deadline order (the API's default list), and 待确认 (resolved,
+            # awaiting the customer): found missing by the query-plan test.
+            models.Index(fields=["resolve_due_at", "id"], name="ticket_resolve_due"),
+            models.Index(
+                fields=["resolve_due_at", "id"], name="ticket_awaiting_due",
+                condition=Q(status="resolved"),
+            ),
             models.Index(
                 fields=["response_due_at", "id"], name="ticket_unanswered_due",
                 condition=Q(first_responded_at__isnull=True),
