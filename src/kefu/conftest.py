@@ -121,8 +121,10 @@ def west_customer(agent, regions):
 def _fresh_sla_policy_cache():
     """A test's policies are rolled back with it: never let the next test use them from the
     per-process cache."""
-    from kefu.tickets import sla
+    from kefu.tickets import config, sla
 
     sla.clear_policy_cache()
+    config.clear()
     yield
     sla.clear_policy_cache()
+    config.clear()

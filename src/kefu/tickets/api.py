@@ -38,7 +38,7 @@ from kefu.customers.api import (
     Version,
 )
 from kefu.customers.models import Customer
-from kefu.tickets import services, views
+from kefu.tickets import config, services, views
 from kefu.tickets.forms import staff_choices
 from kefu.tickets.models import (
     Channel,
@@ -423,10 +423,7 @@ def _by_code(model, code, field, errors, *, active_only=True):
     """The row with ``code``, or None with a message under ``field`` in ``errors``."""
     if code is None:
         return None
-    rows = model.objects.filter(code=code)
-    if active_only:
-        rows = rows.filter(is_active=True)
-    row = rows.first()
+    row = config.by_code(model, code, active_only=active_only)
     if row is None:
         errors[field] = [str(UNKNOWN_CODE) % {"code": code}]
     return row
@@ -636,9 +633,14 @@ def tickets_create(
     ticket = services.ticket_create(actor=user, customer=customer, idempotency_key=key, now=now,
                                     **refs, **data)
     created = ticket.created_at == now  # a repeat hands back the ticket of the first call
-    if not created and not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
-        raise Conflict(IDEMPOTENCY_KEY_TAKEN, fields={"Idempotency-Key": [IDEMPOTENCY_KEY_TAKEN]})
-    return Status(201 if created else 200, _detail(user, ticket.pk))
+    if not created:
+        if not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
+            raise Conflict(IDEMPOTENCY_KEY_TAKEN, fields={"Idempotency-Key": [IDEMPOTENCY_KEY_TAKEN]})
+        return Status(200, _detail(user, ticket.pk))
+    # The new ticket is in hand with its customer, codes and policy: no re-read with joins.
+    ticket.last_events = list(ticket.events.select_related("actor__staff")[:LAST_EVENTS])
+    ticket.actions = offered_actions(user, ticket)
+    return Status(201, ticket)
 
 
 @router.get(

@@ -23,6 +23,12 @@ class TicketsConfig(AppConfig):
         from kefu.tickets.models import Ticket
 
         post_delete.connect(_uncount_deleted_ticket, sender=Ticket, dispatch_uid="ticket-stat-delete")
+        from kefu.tickets import config
+
+        for model in config.models():
+            for signal in (post_save, post_delete):
+                signal.connect(config.clear, sender=model, dispatch_uid=f"config-{model.__name__}-{signal}")
+        post_migrate.connect(config.clear, dispatch_uid="config-cache-migrate")
         # A flush (transactional tests) or a migration may replace every policy row.
         post_migrate.connect(sla.clear_policy_cache, dispatch_uid="sla-cache-migrate")
 

@@ -1,0 +1,37 @@
+"""Configuration rows by code (channels, types, priorities, service modes, departments), read
+once per process and kept for CACHE_SECONDS: the API takes tickets in by code and must not
+spend a query per code on rows that change a few times a year. A save or delete in this
+process clears the cache at once (signals in apps.py); other processes within the TTL."""
+
+import time
+
+CACHE_SECONDS = 60
+_cache = {}
+
+
+def clear(**_kwargs):
+    _cache.clear()
+
+
+def _rows(model):
+    entry = _cache.get(model)
+    now = time.monotonic()
+    if entry is None or now - entry[0] > CACHE_SECONDS:
+        entry = (now, {row.code: row for row in model.objects.all()})
+        _cache[model] = entry
+    return entry[1]
+
+
+def by_code(model, code, *, active_only=True):
+    """The row with ``code`` (active ones only unless told), or None."""
+    row = _rows(model).get(code)
+    if row is None or (active_only and not getattr(row, "is_active", True)):
+        return None
+    return row
+
+
+def models():
+    from kefu.accounts.models import Department
+    from kefu.tickets.models import Channel, Priority, ServiceMode, TicketType
+
+    return (Channel, TicketType, Priority, ServiceMode, Department)
