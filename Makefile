@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/kefu
 
-.PHONY: run test test-sqlite test-postgres lint bench install chromium postgres clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-data install chromium postgres clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,18 @@ test-postgres: install postgres
 lint: install
 	$(BIN)/ruff check src benchmarks
 
+# KEFU_BENCH_TICKETS (default 20000), KEFU_DATABASE_URL, BENCH_ARGS="--only queue": benchmarks/run.py
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# Benchmark data: `kefu demo --tickets N`, N = KEFU_BENCH_TICKETS (default 100000) over three
+# years, into the configured database: PostgreSQL when KEFU_DATABASE_URL=postgres://… is set
+# (create the database first), else SQLite in KEFU_DATA_DIR (default var/bench, where `make
+# bench` looks; not the `make run` database). One million: make bench-data
+# KEFU_BENCH_TICKETS=1000000 (minutes). Interrupted, the same command continues where it stopped.
+bench-data: install
+	KEFU_DATA_DIR=$${KEFU_DATA_DIR:-$(CURDIR)/var/bench} $(BIN)/kefu migrate --verbosity 0
+	KEFU_DATA_DIR=$${KEFU_DATA_DIR:-$(CURDIR)/var/bench} $(BIN)/kefu demo --tickets $(or $(KEFU_BENCH_TICKETS),100000)
 
 clean:
 	rm -rf $(VENV) var
