@@ -148,6 +148,8 @@ class TicketQuerySet(models.QuerySet):
         region_ids = list(profile.regions.values_list("pk", flat=True))
         if region_ids:
             scope &= Q(customer__region_id__in=region_ids)
+        if not scope:  # neither a department nor regions: unscoped (an empty Q would be dropped)
+            return self
         return self.filter(Q(owner=user) | Q(created_by=user) | scope)
 
     def open(self):

@@ -57,3 +57,13 @@ def test_permission_is_checked_after_scope(tickets, manager, nobody):
         get_ticket_for_user(manager, tickets["west"].pk, "tickets.change_ticket")
     with pytest.raises(PermissionDenied):
         get_ticket_for_user(nobody, tickets["west"].pk)
+
+
+def test_staff_without_a_department_or_regions_see_every_ticket(tickets):
+    """Unscoped: an empty scope must not shrink to "their own tickets only"."""
+    from kefu.accounts.services import staff_create
+
+    floater = staff_create(username="fay", password="x", display_name="冯飞", employee_no="A010",
+                           role="agent")
+    assert Ticket.objects.visible_to(floater).count() == 3
+    assert get_ticket_for_user(floater, tickets["west"].pk).pk == tickets["west"].pk
