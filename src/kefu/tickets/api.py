@@ -48,7 +48,7 @@ from kefu.tickets.models import (
     TicketEvent,
     TicketType,
 )
-from kefu.tickets.queries import get_ticket_for_user
+from kefu.tickets.queries import attach_related, get_ticket_for_user
 
 router = Router(tags=["tickets"])
 
@@ -569,13 +569,7 @@ def tickets_list(
         _queue(filters.queue, Ticket.objects.visible_to(user), user, timezone.now()), filters)
     if after is not None:
         queryset = queryset.after(*after)
-    rows = list(
-        queryset.by_deadline()
-        .select_related("customer", "priority", "ticket_type", "channel", "department",
-                        "owner__staff")
-        .defer("customer__id_number", "customer__id_number_index", "customer__notes",
-               "description", "solution")[:limit + 1]
-    )
+    rows = attach_related(list(queryset.by_deadline().defer("description", "solution")[:limit + 1]))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

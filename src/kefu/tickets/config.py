@@ -22,6 +22,17 @@ def _rows(model):
     return entry[1]
 
 
+def by_pk(model, pk):
+    """The row with ``pk`` (active or not: a ticket keeps its retired type), or None."""
+    if pk is None:
+        return None
+    for row in _rows(model).values():
+        if row.pk == pk:
+            return row
+    clear()  # a row newer than the cache: read again once
+    return next((row for row in _rows(model).values() if row.pk == pk), None)
+
+
 def by_code(model, code, *, active_only=True):
     """The row with ``code`` (active ones only unless told), or None."""
     row = _rows(model).get(code)

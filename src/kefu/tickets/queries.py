@@ -16,3 +16,33 @@ def get_ticket_for_user(user, pk, perm="tickets.view_ticket"):
     if perm and not user.has_perm(perm):
         raise PermissionDenied()
     return ticket
+
+
+def attach_related(tickets):
+    """Give a page of tickets their customer, owner (with staff profile), priority, type,
+    channel and department without joining them into the page query.
+
+    On PostgreSQL the planner's join search made a queue page with six joins cost about 40 ms
+    to plan for a 1 ms read (4 joins: 3 ms, none: 0.1 ms); SQLite chose a 2.5 s plan with the
+    customer joined at 1M tickets. Here the configuration comes from the per-process cache and
+    customers and owners from one query each."""
+    from django.contrib.auth import get_user_model
+
+    from kefu.accounts.models import Department
+    from kefu.customers.models import Customer
+    from kefu.tickets import config
+    from kefu.tickets.models import Channel, Priority, TicketType
+
+    if not tickets:
+        return tickets
+    customers = Customer.objects.defer("id_number", "notes").in_bulk({t.customer_id for t in tickets})
+    owner_ids = {t.owner_id for t in tickets if t.owner_id}
+    owners = get_user_model().objects.select_related("staff").in_bulk(owner_ids) if owner_ids else {}
+    for t in tickets:
+        t.customer = customers[t.customer_id]
+        t.owner = owners.get(t.owner_id)
+        t.priority = config.by_pk(Priority, t.priority_id)
+        t.ticket_type = config.by_pk(TicketType, t.ticket_type_id)
+        t.channel = config.by_pk(Channel, t.channel_id)
+        t.department = config.by_pk(Department, t.department_id)
+    return tickets

@@ -37,7 +37,7 @@ from kefu.tickets.forms import (
 )
 from kefu.tickets.models import SavedFilter, Ticket
 from kefu.tickets.phrases import phrases_by_kind
-from kefu.tickets.queries import get_ticket_for_user
+from kefu.tickets.queries import attach_related, get_ticket_for_user
 
 PAGE_SIZE = 25
 DUE_SOON_WITHIN = datetime.timedelta(hours=4)
@@ -159,11 +159,7 @@ def ticket_queue(request):
     cursor = _cursor(request)
     if cursor is not None:
         qs = qs.after(*cursor)
-    rows = list(
-        qs.by_deadline()
-        .select_related("customer", "priority", "ticket_type", "owner", "owner__staff")
-        .defer("customer__id_number", "customer__notes", "description")[:PAGE_SIZE + 1]
-    )
+    rows = attach_related(list(qs.by_deadline().defer("description", "solution")[:PAGE_SIZE + 1]))
     next_query = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]

@@ -34,7 +34,10 @@ CLAIM = "kefu:periodic-claim:"
 
 
 def production_env(data_dir, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    # Nothing of the test process's own set-up: KEFU_* settings, and the async-unsafe switch the
+    # browser tests set for Playwright (check --deploy rightly refuses it: async.E001).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("KEFU_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(
         KEFU_MODE="production",
         KEFU_DATA_DIR=str(data_dir),

@@ -346,8 +346,10 @@ def test_the_list_query_budget_does_not_grow_with_the_page(
     for count in (5, 30):
         Ticket.objects.all().delete()
         _make_tickets(make_ticket, dispatcher, agent, count)
-        # Token, permissions (2), the staff profile and regions of the scope, the page in one join.
-        with django_assert_max_num_queries(6) as captured:
+        client.get(URL)  # the per-process configuration cache, as in steady state
+        # Token, permissions (2), the staff profile and regions of the scope, the page, then its
+        # customers and owners by id (joins cost PostgreSQL more to plan than to run).
+        with django_assert_max_num_queries(8) as captured:
             response = client.get(URL, {"limit": 100})
         assert len(response.json()["items"]) == count
         counts.append(len(captured.captured_queries))
