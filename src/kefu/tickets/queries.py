@@ -9,16 +9,18 @@ def get_ticket_for_user(user, pk, perm="tickets.view_ticket"):
     PermissionDenied when they may see it but not do ``perm``."""
     if not user.has_perm("tickets.view_ticket"):
         raise PermissionDenied()
-    ticket = Ticket.objects.visible_to(user).filter(pk=pk).select_related(
-        "customer", "priority", "ticket_type", "channel", "owner__staff", "sla_policy").first()
+    # One join (the customer): configuration rows come from the cache and the owner by id,
+    # so PostgreSQL plans a 2-table query instead of an 8-table one (about 9 ms of planning).
+    ticket = Ticket.objects.visible_to(user).filter(pk=pk).select_related("customer").first()
     if ticket is None:
         raise NotFound()
+    attach_related([ticket], customers=False)
     if perm and not user.has_perm(perm):
         raise PermissionDenied()
     return ticket
 
 
-def attach_related(tickets):
+def attach_related(tickets, *, customers=True):
     """Give a page of tickets their customer, owner (with staff profile), priority, type,
     channel and department without joining them into the page query.
 
@@ -35,11 +37,13 @@ def attach_related(tickets):
 
     if not tickets:
         return tickets
-    customers = Customer.objects.defer("id_number", "notes").in_bulk({t.customer_id for t in tickets})
+    by_id = (Customer.objects.defer("id_number", "notes").in_bulk({t.customer_id for t in tickets})
+             if customers else {})
     owner_ids = {t.owner_id for t in tickets if t.owner_id}
     owners = get_user_model().objects.select_related("staff").in_bulk(owner_ids) if owner_ids else {}
     for t in tickets:
-        t.customer = customers[t.customer_id]
+        if customers:
+            t.customer = by_id[t.customer_id]
         t.owner = owners.get(t.owner_id)
         t.priority = config.by_pk(Priority, t.priority_id)
         t.ticket_type = config.by_pk(TicketType, t.ticket_type_id)

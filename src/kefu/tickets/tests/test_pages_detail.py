@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 # Session, user, permissions (2), staff profile and regions of the scope, the ticket with its
-# customer, priority, type and owner, the owner's name, the events with their actors.
-DETAIL_QUERY_BUDGET = 10
+# customer, its owner with their name (by id: joins cost PostgreSQL more to plan than to run),
+# the standard phrases, the events with their actors, the engineers offered for a hand-off.
+DETAIL_QUERY_BUDGET = 11
 
 
 def logged_in(user):
@@ -72,6 +73,7 @@ def test_the_detail_page_has_a_query_budget(owned, agent, django_assert_max_num_
     for i in range(20):
         services.ticket_add_note(actor=agent, ticket=owned, text=f"进展{i}")
     client = logged_in(agent)
+    client.get(url(owned))  # the per-process configuration cache, as in steady state
     with django_assert_max_num_queries(DETAIL_QUERY_BUDGET):
         assert client.get(url(owned)).status_code == 200
 

@@ -187,11 +187,29 @@ def assert_reads_tickets_by_index(plan, indexes, what):
             if below.strip().startswith("Index Cond:"):
                 cond = below
         under_limit = n > 0 and lines[n - 1].strip().startswith("Limit") and "Index Scan" in line
-        bounded = partial or re.search(rf"\b{column}\b", cond) or under_limit
+        bounded = (partial or re.search(rf"\b{column}\b", cond) or under_limit
+                   or _anded_with_a_partial_index(lines, n, depth, indexes))
         assert bounded, f"{what}: {name} read whole (no condition on {column})\n{plan}"
         used.add(name)
     assert used, f"{what}: no index on {TABLE} in the plan\n{plan}"
     return used
+
+
+def _anded_with_a_partial_index(lines, n, depth, indexes):
+    """A bitmap scan inside a ``BitmapAnd`` whose other branch reads a partial index: the
+    intersection is bounded by that index (the planner picks it only when it is cheaper)."""
+    parent = next((i for i in range(n - 1, -1, -1)
+                   if len(lines[i]) - len(lines[i].lstrip()) < depth), None)
+    if parent is None or "BitmapAnd" not in lines[parent]:
+        return False
+    parent_depth = len(lines[parent]) - len(lines[parent].lstrip())
+    for line in lines[parent + 1:]:
+        if len(line) - len(line.lstrip()) <= parent_depth:
+            break
+        match = INDEX_USE.search(line)
+        if match and indexes.get(match[1] or match[2], (None, False))[1]:
+            return True
+    return False
 
 
 def _page_queryset(name, user, *, after=None, deep_filters=False):
