@@ -13,24 +13,29 @@ def clear(**_kwargs):
     _cache.clear()
 
 
-def _rows(model):
+def _entry(model):
     entry = _cache.get(model)
     now = time.monotonic()
     if entry is None or now - entry[0] > CACHE_SECONDS:
-        entry = (now, {row.code: row for row in model.objects.all()})
+        rows = list(model.objects.all())
+        entry = (now, {row.code: row for row in rows}, {row.pk: row for row in rows})
         _cache[model] = entry
-    return entry[1]
+    return entry
+
+
+def _rows(model):
+    return _entry(model)[1]
 
 
 def by_pk(model, pk):
     """The row with ``pk`` (active or not: a ticket keeps its retired type), or None."""
     if pk is None:
         return None
-    for row in _rows(model).values():
-        if row.pk == pk:
-            return row
-    clear()  # a row newer than the cache: read again once
-    return next((row for row in _rows(model).values() if row.pk == pk), None)
+    row = _entry(model)[2].get(pk)
+    if row is None:
+        clear()  # a row newer than the cache: read again once
+        row = _entry(model)[2].get(pk)
+    return row
 
 
 def by_code(model, code, *, active_only=True):
