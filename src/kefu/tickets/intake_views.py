@@ -15,6 +15,7 @@ from kefu.customers.queries import get_customer_for_user
 from kefu.tickets import services
 from kefu.tickets.forms import TicketCreateForm
 from kefu.tickets.models import Channel, Priority, Ticket
+from kefu.tickets.views import form_errors
 
 RECENT_CLOSED = 5
 
@@ -121,11 +122,7 @@ def ticket_new(request):
                 idempotency_key=f"form:{data['form_token']}",
             )
         except DomainError as exc:
-            for name, msgs in exc.fields.items():
-                for msg in msgs if isinstance(msgs, list | tuple) else [msgs]:
-                    form.add_error(name if name in form.fields else None, str(msg))
-            if not exc.fields:
-                form.add_error(None, str(exc.message))
+            form_errors(form, exc)
         else:
             messages.success(request, _("已受理工单 %(number)s。") % {"number": ticket.number})
             return redirect("tickets:detail", pk=ticket.pk)

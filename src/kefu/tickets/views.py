@@ -302,7 +302,7 @@ def ticket_detail(request, pk):
     return render(request, "tickets/detail.html", _detail_context(request, ticket))
 
 
-def _form_errors(form, exc):
+def form_errors(form, exc):
     """Put a service's field errors next to the form's fields (the rest on top)."""
     for name, msgs in exc.fields.items():
         for msg in msgs if isinstance(msgs, list | tuple) else [msgs]:
@@ -342,7 +342,7 @@ def ticket_action(request, pk, action):
             result = spec.service(action)(actor=request.user, ticket=ticket,
                                           **_service_kwargs(spec, form, version, ticket))
         except DomainError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
             status = 400 if isinstance(exc, ValidationFailed) else exc.status
         else:
             done = NOTE_ADDED if action == "note" else ACTION_DONE % {"action": spec.label(action, ticket)}
