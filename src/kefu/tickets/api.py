@@ -38,7 +38,7 @@ from kefu.customers.api import (
     Version,
 )
 from kefu.customers.models import Customer
-from kefu.tickets import config, services, views
+from kefu.tickets import config, keyset, services, views
 from kefu.tickets.forms import staff_choices
 from kefu.tickets.models import (
     Channel,
@@ -560,9 +560,7 @@ def tickets_list(
     after = decode_cursor(cursor)
     queryset = _filtered(
         _queue(filters.queue, Ticket.objects.visible_to(user), user, timezone.now()), filters)
-    if after is not None:
-        queryset = queryset.after(*after)
-    rows = attach_related(list(queryset.by_deadline().defer("description", "solution")[:limit + 1]))
+    rows = attach_related(keyset.page(queryset.defer("description", "solution"), after, limit + 1))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -212,14 +212,12 @@ def _anded_with_a_partial_index(lines, n, depth, indexes):
     return False
 
 
-def _page_queryset(name, user, *, after=None, deep_filters=False):
+def _page_queryset(name, user, *, deep_filters=False):
     """The queue page's first-page query (views.ticket_queue), with its select_related and
     defer, and its LIMIT of one more than a page."""
     from kefu.tickets import views
 
     qs = views._queue(name, Ticket.objects.visible_to(user), user, NOW)
-    if after is not None:
-        qs = qs.after(*after)
     return (qs.by_deadline()
             .select_related("customer", "priority", "ticket_type", "owner", "owner__staff")
             .defer("customer__id_number", "customer__notes", "description")[:views.PAGE_SIZE + 1])
@@ -249,14 +247,57 @@ def test_queue_tab_count_reads_an_index(plan_data, name):
     assert_reads_tickets_by_index(explain(query["sql"]), plan_data["indexes"], f"count of {name}")
 
 
-@pytest.mark.parametrize("name", ["mine", "pool", "overdue", "due_soon"])
-def test_keyset_page_after_a_cursor_reads_an_index(plan_data, name):
-    """A deep page: the cursor of a row in the middle of the open tickets."""
+# A deep page's bound as an index range: the row comparison (or, on an index where id does not
+# follow resolve_due_at, the bound on resolve_due_at PostgreSQL derives from it).
+ROW_RANGE = re.compile(r"Index Cond: .*(?:ROW\(resolve_due_at, id\) > ROW\(|\bresolve_due_at >=? )")
+NULL_TAIL = re.compile(r"Index Cond: .*\bresolve_due_at IS NULL")
+
+
+def _keyset_page_sql(queryset, cursor, limit=26):
+    """The SELECTs kefu.tickets.keyset.page runs for the page after ``cursor``, run as the
+    queue page and the API run them (their defer, one more than a page)."""
+    from kefu.tickets import keyset
+
+    with CaptureQueriesContext(connection) as ctx:
+        keyset.page(queryset.defer("description", "solution"), cursor, limit)
+    return [query["sql"] for query in ctx.captured_queries]
+
+
+def assert_keyset_page_is_an_index_range(sqls, indexes, what):
+    """The rows with a deadline read from an ``Index Cond`` bounded by the cursor (not the OR
+    that read and dropped every entry before it); the tail without one, when read, by ``IS
+    NULL`` on an index too. No sequential scan in either."""
+    bounded, *tail = sqls
+    plan = explain(bounded)
+    assert_reads_tickets_by_index(plan, indexes, what)
+    assert f'("{TABLE}"."resolve_due_at", "{TABLE}"."id") > (' in bounded, bounded
+    assert ROW_RANGE.search(plan), f"{what}: no index range on resolve_due_at\n{plan}"
+    for sql in tail:
+        plan = explain(sql)
+        assert_reads_tickets_by_index(plan, indexes, f"{what} (tail)")
+        assert NULL_TAIL.search(plan), f"{what}: the tail is not an index read of IS NULL\n{plan}"
+
+
+def _cursors():
+    """The cursor of a row in the middle of the open tickets (a deep page, filled by the row
+    comparison), and of the last one with a deadline (the tail query runs too)."""
+    rows = list(Ticket.objects.open().filter(resolve_due_at__isnull=False).by_deadline()
+                .values_list("resolve_due_at", "pk"))
+    return {"middle": rows[len(rows) // 2], "end": rows[-1]}
+
+
+@pytest.mark.parametrize("where", ["middle", "end"])
+@pytest.mark.parametrize("name", ["mine", "pool", "overdue", "due_soon", "all"])
+def test_keyset_page_after_a_cursor_is_an_index_range(plan_data, name, where):
+    """A deep page of the queue page and of the API list, after a cursor in the middle of the
+    open tickets and after the last one with a deadline."""
+    from kefu.tickets import api
+
     user = plan_data["agents"][0]
-    rows = list(Ticket.objects.open().by_deadline().values_list("resolve_due_at", "pk"))
-    cursor = rows[len(rows) // 2]
-    plan = explain_qs(_page_queryset(name, user, after=cursor))
-    assert_reads_tickets_by_index(plan, plan_data["indexes"], f"queue {name} after {cursor}")
+    cursor = _cursors()[where]
+    sqls = _keyset_page_sql(api._queue(name, Ticket.objects.visible_to(user), user, NOW), cursor)
+    assert len(sqls) == 2 or where == "middle", sqls  # after the end: the tail is read too
+    assert_keyset_page_is_an_index_range(sqls, plan_data["indexes"], f"{name} after {cursor}")
 
 
 def test_open_tickets_in_deadline_order_read_an_index(plan_data):
@@ -265,9 +306,10 @@ def test_open_tickets_in_deadline_order_read_an_index(plan_data):
     first = explain_qs(Ticket.objects.open().by_deadline()[:26])
     used = assert_reads_tickets_by_index(first, plan_data["indexes"], "open().by_deadline()")
     assert "ticket_open_resolve_due" in used, first
-    rows = list(Ticket.objects.open().by_deadline().values_list("resolve_due_at", "pk"))
-    deep = explain_qs(Ticket.objects.open().after(*rows[len(rows) // 2]).by_deadline()[:26])
-    assert_reads_tickets_by_index(deep, plan_data["indexes"], "open().after().by_deadline()")
+    for where, cursor in _cursors().items():
+        sqls = _keyset_page_sql(Ticket.objects.open(), cursor)
+        assert len(sqls) == (2 if where == "end" else 1), sqls
+        assert_keyset_page_is_an_index_range(sqls, plan_data["indexes"], f"open() after {where}")
 
 
 def test_api_queues_first_page_read_an_index(plan_data):

@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 
+from kefu.tickets import keyset
 from kefu.tickets.models import Ticket
 from kefu.tickets.tests.conftest import at
 
@@ -32,5 +33,5 @@ def test_keyset_pages_walk_the_deadline_order_without_gaps(make_ticket):
     while page:
         seen += [t.pk for t in page]
         last = page[-1]
-        page = list(Ticket.objects.open().after(last.resolve_due_at, last.pk).by_deadline()[:3])
+        page = keyset.page(Ticket.objects.open(), (last.resolve_due_at, last.pk), 3)
     assert seen == everything and len(seen) == 20
