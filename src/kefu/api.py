@@ -36,7 +36,7 @@ class TokenAuth(HttpBearer):
         from kefu.accounts.models import ApiToken
 
         row = (
-            ApiToken.objects.select_related("user")
+            ApiToken.objects.select_related("user__staff").defer("user__staff__phone")
             .filter(digest=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
             .first()
         )

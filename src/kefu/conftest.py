@@ -119,12 +119,15 @@ def west_customer(agent, regions):
 
 @pytest.fixture(autouse=True)
 def _fresh_sla_policy_cache():
-    """A test's policies are rolled back with it: never let the next test use them from the
-    per-process cache."""
+    """A test's policies, configuration and staff are rolled back with it: never let the next
+    test use them from a per-process cache."""
+    from kefu.accounts import backends
     from kefu.tickets import config, sla
 
     sla.clear_policy_cache()
     config.clear()
+    backends.clear()
     yield
     sla.clear_policy_cache()
     config.clear()
+    backends.clear()

@@ -99,7 +99,10 @@ class StaffProfile(models.Model):
     phone = EncryptedTextField(_("电话"), blank=True)
     available = models.BooleanField(_("可接单"), default=True)
     last_assigned_at = models.DateTimeField(_("最近自动派单"), null=True, blank=True, editable=False)
-    history = HistoricalRecords()
+    # Bumped whenever the person's permissions, groups or regions change: the key of their
+    # cached permissions (kefu.accounts.backends).
+    access_version = models.PositiveIntegerField(default=0, editable=False)
+    history = HistoricalRecords(excluded_fields=["access_version"])
 
     class Meta:
         verbose_name = _("员工档案")

@@ -1,4 +1,24 @@
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+
+class FastSelect(forms.Select):
+    """A ``<select>`` written in Python instead of one template render per option. The queue's
+    filter boxes render on every page load, and Django's option templates were about a quarter
+    of that page's time. Single choice, no option groups."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "", "<option value=\"{}\"{}>{}</option>",
+            ((key, mark_safe(" selected") if str(key) in chosen else "", label)
+             for key, label in self.choices),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
 
 
 class StyledForm(forms.Form):

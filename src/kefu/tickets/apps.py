@@ -29,6 +29,13 @@ class TicketsConfig(AppConfig):
             for signal in (post_save, post_delete):
                 signal.connect(config.clear, sender=model, dispatch_uid=f"config-{model.__name__}-{signal}")
         post_migrate.connect(config.clear, dispatch_uid="config-cache-migrate")
+        from django.contrib.auth import get_user_model
+
+        from kefu.accounts.models import StaffProfile
+
+        for model in (get_user_model(), StaffProfile):  # the owners kept for ticket lists
+            for signal in (post_save, post_delete):
+                signal.connect(config.clear, sender=model, dispatch_uid=f"config-{model.__name__}-{signal}")
         # A flush (transactional tests) or a migration may replace every policy row.
         post_migrate.connect(sla.clear_policy_cache, dispatch_uid="sla-cache-migrate")
 

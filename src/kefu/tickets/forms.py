@@ -9,32 +9,47 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import Department, Region
-from kefu.core.forms import StyledForm
+from kefu.core.forms import FastSelect, StyledForm
+from kefu.tickets import config
 from kefu.tickets.models import Channel, Priority, ServiceMode, Ticket, TicketType
 
 DATETIME_INPUT = {"type": "datetime-local"}
 
 
+class ConfigChoiceField(forms.ChoiceField):
+    """A choice of a configuration row (type, priority, region, department) read from the
+    per-process configuration cache (kefu.tickets.config), not a query per form. Cleans to the
+    row; an unknown or retired row is an invalid choice."""
+
+    widget = FastSelect
+
+    def __init__(self, model, *, empty_label, **kwargs):
+        self.model = model
+        super().__init__(choices=lambda: [("", empty_label), *((row.pk, str(row)) for row in config.rows(model))],
+                         **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        row = config.by_pk(self.model, int(value)) if str(value).isdigit() else None
+        if row is None or not getattr(row, "is_active", True):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": value})
+        return row
+
+    def validate(self, value):
+        forms.Field.validate(self, value)  # to_python has checked the row
+
+
 class QueueFilterForm(StyledForm):
-    ticket_type = forms.ModelChoiceField(
-        label=_("工单类型"), queryset=TicketType.objects.filter(is_active=True), required=False,
-        empty_label=_("全部类型"),
-    )
-    priority = forms.ModelChoiceField(
-        label=_("优先级"), queryset=Priority.objects.filter(is_active=True), required=False,
-        empty_label=_("全部优先级"),
-    )
+    ticket_type = ConfigChoiceField(TicketType, label=_("工单类型"), required=False, empty_label=_("全部类型"))
+    priority = ConfigChoiceField(Priority, label=_("优先级"), required=False, empty_label=_("全部优先级"))
     status = forms.ChoiceField(
         label=_("状态"), choices=[("", _("全部状态")), *Ticket.Status.choices], required=False,
+        widget=FastSelect,
     )
-    region = forms.ModelChoiceField(
-        label=_("片区"), queryset=Region.objects.filter(is_active=True), required=False,
-        empty_label=_("全部片区"),
-    )
-    department = forms.ModelChoiceField(
-        label=_("处理部门"), queryset=Department.objects.all(), required=False,
-        empty_label=_("全部部门"),
-    )
+    region = ConfigChoiceField(Region, label=_("片区"), required=False, empty_label=_("全部片区"))
+    department = ConfigChoiceField(Department, label=_("处理部门"), required=False, empty_label=_("全部部门"))
     created_from = forms.DateField(label=_("受理日期从"), required=False,
                                    widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label=_("受理日期到"), required=False,

@@ -145,7 +145,9 @@ class TicketQuerySet(models.QuerySet):
         scope = Q()
         if profile.department_id:
             scope &= Q(department_id=profile.department_id) | Q(department__isnull=True)
-        region_ids = list(profile.regions.values_list("pk", flat=True))
+        from kefu.accounts import backends
+
+        region_ids = backends.region_ids(user)  # cached per process, keyed by the access version
         if region_ids:
             scope &= Q(customer__region_id__in=region_ids)
         if not scope:  # neither a department nor regions: unscoped (an empty Q would be dropped)
@@ -184,14 +186,6 @@ class TicketQuerySet(models.QuerySet):
 
     def by_deadline(self):
         return self.order_by(models.F("resolve_due_at").asc(nulls_last=True), "id")
-
-    def after(self, due, pk):
-        """Keyset page: rows after (due, pk) in deadline order; as fast deep as on page one."""
-        if due is None:
-            return self.filter(resolve_due_at__isnull=True, pk__gt=pk)
-        return self.filter(
-            Q(resolve_due_at__gt=due) | Q(resolve_due_at=due, pk__gt=pk) | Q(resolve_due_at__isnull=True)
-        )
 
 
 class Ticket(models.Model):

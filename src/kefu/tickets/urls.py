@@ -7,6 +7,7 @@ app_name = "tickets"
 
 urlpatterns = [
     path("", views.ticket_queue, name="queue"),
+    path("counts/", views.queue_counts, name="queue_counts"),
     path("call/", intake_views.call_intake, name="call"),
     path("new/", intake_views.ticket_new, name="new"),
     path("bulk/", views.bulk_action, name="bulk"),

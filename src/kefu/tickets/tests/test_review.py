@@ -266,6 +266,7 @@ def test_the_page_has_a_query_budget_that_does_not_grow(supervisor, clock, make,
             make(f"2026-11-2{3 + i % 4} 10:00", kind=("complaint", "suggestion", "fault")[i % 3],
                  subject=f"问题{i % 5}")
 
+    client.get(URL)  # steady state: permissions and configuration kept per process
     add(3)
     few = page_queries()
     add(12)
