@@ -17,7 +17,7 @@ class AccountsConfig(AppConfig):
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="kefu.accounts.roles")
 
         from django.contrib.auth.models import Group, Permission, User
-        from django.db.models.signals import m2m_changed, post_delete
+        from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from kefu.accounts import backends
         from kefu.accounts.models import StaffProfile
@@ -28,4 +28,5 @@ class AccountsConfig(AppConfig):
                                 dispatch_uid=f"access-version-{through.__name__}")
         for model in (Group, Permission):
             post_delete.connect(backends.on_deleted, sender=model, dispatch_uid=f"access-version-{model.__name__}")
+        post_save.connect(backends.on_group_saved, sender=Group, dispatch_uid="access-version-group-saved")
         post_migrate.connect(backends.clear, dispatch_uid="access-cache-migrate")

@@ -2,7 +2,7 @@
 permissions and regions are kept per process between requests.
 
 Every page needs the user's permissions (two queries: their own and their groups') and, for the
-ticket scope, their staff profile and regions (two more). Both change a few times a year, so
+ticket and customer scopes, their staff profile, regions and roles (three more). Both change a few times a year, so
 they are kept in a per-process dict keyed by the user, the profile's ``access_version`` and
 ``is_superuser``. The profile row is read with the user on every request, so a change is seen at
 once by every process: anything that changes a permission, a group membership or a region bumps
@@ -57,6 +57,17 @@ def region_ids(user):
     return ids
 
 
+def group_names(user):
+    """Names of ``user``'s groups (their roles), kept like the permissions."""
+    entry = _entry(user)
+    if entry is not None and "groups" in entry:
+        return entry["groups"]
+    names = frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset()
+    if entry is not None:
+        entry["groups"] = names
+    return names
+
+
 def bump(*, users=None, groups=None):
     """Make every process read again the permissions and regions of these users (or of the
     members of these groups; of all staff when neither is given)."""
@@ -93,6 +104,12 @@ def on_m2m_changed(sender, instance, action, reverse, **kwargs):
 def on_deleted(sender, **kwargs):
     """A group or a permission deleted: its membership rows go without an m2m signal."""
     bump()
+
+
+def on_group_saved(sender, instance, created, **kwargs):
+    """A group renamed: its members' roles (kept by name) changed."""
+    if not created:
+        bump(groups=[instance.pk])
 
 
 class StaffBackend(ModelBackend):

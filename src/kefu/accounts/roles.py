@@ -84,7 +84,9 @@ def sync_roles_after_migrate(sender, using="default", **kwargs):
 
 def role_of(user):
     """The user's main role code (the first of their groups in ROLE_LABELS order)."""
-    names = {g.name for g in user.groups.all()}
+    from kefu.accounts.backends import group_names
+
+    names = group_names(user)  # kept per process with the permissions
     for role in ROLE_LABELS:
         if role in names:
             return role

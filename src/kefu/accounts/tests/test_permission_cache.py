@@ -108,3 +108,21 @@ def test_an_api_token_user_gets_the_cached_permissions_too(agent):
     assert again == []
     agent.groups.clear()
     assert client.get("/api/v1/tickets").status_code == 403
+
+
+def test_roles_are_kept_too_and_follow_a_change(agent):
+    from kefu.accounts.roles import role_of
+
+    assert role_of(agent) == "agent"
+    with CaptureQueriesContext(connection) as ctx:
+        assert role_of(agent) == "agent"
+    assert len(ctx.captured_queries) == 0
+    agent.groups.set([Group.objects.get(name="engineer")])
+    agent.refresh_from_db()  # the next request's user, with the bumped profile
+    assert role_of(agent) == "engineer"
+    Group.objects.filter(name="engineer").update(name="engineer")  # no signal: nothing to see
+    group = Group.objects.get(name="engineer")
+    group.name = "外勤"
+    group.save()
+    agent.refresh_from_db()
+    assert role_of(agent) is None  # renamed: no longer a role Kefu knows
