@@ -48,7 +48,7 @@ from kefu.tickets.models import (
     TicketEvent,
     TicketType,
 )
-from kefu.tickets.queries import attach_related, get_ticket_for_user
+from kefu.tickets.queries import LIST_FIELDS, attach_related, get_ticket_for_user
 
 router = Router(tags=["tickets"])
 
@@ -560,12 +560,42 @@ def tickets_list(
     after = decode_cursor(cursor)
     queryset = _filtered(
         _queue(filters.queue, Ticket.objects.visible_to(user), user, timezone.now()), filters)
-    rows = attach_related(keyset.page(queryset.defer("description", "solution"), after, limit + 1))
+    rows = attach_related(keyset.page(queryset.only(*LIST_FIELDS), after, limit + 1))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1])
-    return {"items": rows, "next_cursor": next_cursor}
+    now = timezone.now()
+    # Built here from trusted rows, exactly as TicketPage declares (a test validates it against
+    # the schema), and rendered as is: ninja's validation of 25 items walked every field through
+    # its attribute resolver in Python, about a third of the request.
+    from kefu.api import api  # the NinjaAPI this router is mounted on
+
+    return api.create_response(
+        request, {"items": [_list_item(t, now) for t in rows], "next_cursor": next_cursor}, status=200)
+
+
+def _code_name(row):
+    return {"code": row.code, "name": row.name} if row is not None else None
+
+
+def _list_item(t, now):
+    """A TicketListItemOut as a plain dict, the values as the schema would give them."""
+    state, label = _sla(t, t.resolve_due_at, now)
+    owner = t.owner
+    return {
+        "id": t.pk, "number": t.number, "subject": t.subject, "status": t.status,
+        "status_label": t.get_status_display(),
+        "priority": _code_name(t.priority), "ticket_type": _code_name(t.ticket_type),
+        "channel": _code_name(t.channel), "department": _code_name(t.department),
+        "customer": {"id": t.customer.pk, "number": t.customer.number,
+                     "display_name": t.customer.display_name},
+        "owner": {"id": owner.pk, "name": PersonOut.resolve_name(owner)} if owner else None,
+        "response_due_at": t.response_due_at, "resolve_due_at": t.resolve_due_at,
+        "sla_state": state, "sla_label": label,
+        "escalation_tier": t.escalation_tier, "is_major": t.is_major, "chase_count": t.chase_count,
+        "version": t.version, "created_at": t.created_at, "updated_at": t.updated_at,
+    }
 
 
 @router.post(

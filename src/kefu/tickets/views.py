@@ -37,7 +37,7 @@ from kefu.tickets.forms import (
 )
 from kefu.tickets.models import SavedFilter, Ticket
 from kefu.tickets.phrases import phrases_by_kind
-from kefu.tickets.queries import attach_related, get_ticket_for_user
+from kefu.tickets.queries import LIST_FIELDS, attach_related, get_ticket_for_user
 
 PAGE_SIZE = 25
 DUE_SOON_WITHIN = datetime.timedelta(hours=4)
@@ -154,7 +154,7 @@ def ticket_queue(request):
             qs = qs.filter(created_at__gte=_day_start(data["created_from"]))
         if data["created_to"]:
             qs = qs.filter(created_at__lt=_day_start(data["created_to"] + datetime.timedelta(days=1)))
-    rows = attach_related(keyset.page(qs.defer("description", "solution"), _cursor(request),
+    rows = attach_related(keyset.page(qs.only(*LIST_FIELDS), _cursor(request),
                                       PAGE_SIZE + 1), users=[request.user])
     next_query = None
     if len(rows) > PAGE_SIZE:

@@ -253,6 +253,22 @@ def test_the_list_defaults_to_all_and_shows_no_personal_data(desk, agent, clock)
         assert clear not in as_text(response)
 
 
+def test_list_items_are_what_the_schema_and_the_detail_say(desk, agent, clock):
+    """The list renders its items itself (no ninja validation): each must hold exactly the
+    declared fields and agree, value for value, with the ticket's own answer, which goes
+    through the schema."""
+    from kefu.tickets.api import TicketListItemOut, TicketPage
+
+    client = api_client(agent)
+    body = client.get(URL).json()
+    assert set(body) == set(TicketPage.model_fields)
+    declared = set(TicketListItemOut.model_fields)
+    for item in body["items"]:
+        assert set(item) == declared
+        detail = client.get(f"{URL}/{item['id']}").json()
+        assert {key: detail[key] for key in declared} == item
+
+
 def test_filters_narrow_the_list(desk, agent, make_ticket, config, department, west_customer,
                                  clock):
     urgent = make_ticket(priority="urgent", kind="consult", now="2026-11-24 10:00")
