@@ -4,6 +4,7 @@ and the ticket with its stored, indexed SLA deadlines."""
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -128,6 +129,31 @@ class SlaPolicy(models.Model):
         return self.name
 
 
+# The statuses of the partial index ticket_open_resolve_due, in its order.
+OPEN_INDEX_STATUSES = ("new", "unassigned", "in_progress", "on_hold")
+
+
+class OpenIndexTerm(In):
+    """``status IN ('new', 'unassigned', 'in_progress', 'on_hold')`` written with literals on
+    SQLite, and nothing elsewhere. SQLite reads a partial index only when the query repeats the
+    index's WHERE term word for word, and a bound parameter does not count: at a million
+    tickets the overdue queue walked the all-tickets deadline index past closed tickets
+    (33 ms) instead of the open ones' (0.2 ms). Every queue that adds it already asks for a
+    subset of these statuses, so it changes no result (it is left out where another index serves
+    better: my tickets and the pool go by owner); PostgreSQL proves the implication
+    itself, and a repeated term would only skew its row estimates."""
+
+    def __init__(self):
+        super().__init__(models.F("status"), list(OPEN_INDEX_STATUSES))
+
+    def as_sql(self, compiler, connection):
+        return "1 = 1", []
+
+    def as_sqlite(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({', '.join(repr(s) for s in OPEN_INDEX_STATUSES)})", params
+
+
 class TicketQuerySet(models.QuerySet):
     """The queues agents work from, each in deadline order (nearest first)."""
 
@@ -159,13 +185,15 @@ class TicketQuerySet(models.QuerySet):
 
     def running(self):
         """Open and with the SLA clock running (not on hold)."""
-        return self.filter(status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED,
-                                       Ticket.Status.IN_PROGRESS))
+        return self.filter(OpenIndexTerm(), status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED,
+                                                        Ticket.Status.IN_PROGRESS))
 
     def mine(self, user):
         return self.open().filter(owner=user)
 
     def pool(self):
+        # No OpenIndexTerm: unassigned tickets are few among the open ones, and SQLite reads
+        # them faster by (owner, status) than along the deadlines of every open ticket.
         return self.filter(status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED), owner__isnull=True)
 
     def overdue(self, now):
@@ -175,14 +203,14 @@ class TicketQuerySet(models.QuerySet):
         return self.running().filter(resolve_due_at__gt=now, resolve_due_at__lte=now + within)
 
     def on_hold(self):
-        return self.filter(status=Ticket.Status.ON_HOLD)
+        return self.filter(OpenIndexTerm(), status=Ticket.Status.ON_HOLD)
 
     def awaiting_confirmation(self):
         return self.filter(status=Ticket.Status.RESOLVED)
 
     def major(self):
         """重大问题清单 (B8): open tickets flagged major or batch, nearest deadline first."""
-        return self.open().filter(is_major=True).by_deadline()
+        return self.open().filter(OpenIndexTerm(), is_major=True).by_deadline()
 
     def by_deadline(self):
         return self.order_by(models.F("resolve_due_at").asc(nulls_last=True), "id")
@@ -311,7 +339,7 @@ class Ticket(models.Model):
             # however many closed tickets pile up.
             models.Index(
                 fields=["resolve_due_at", "id"], name="ticket_open_resolve_due",
-                condition=Q(status__in=["new", "unassigned", "in_progress", "on_hold"]),
+                condition=Q(status__in=list(OPEN_INDEX_STATUSES)),
             ),
             # All tickets in deadline order (the API's default list), and 待确认 (resolved,
             # awaiting the customer): found missing by the query-plan test.

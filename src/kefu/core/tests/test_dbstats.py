@@ -47,13 +47,14 @@ def test_sqlite_walks_the_deadline_index_once_it_has_statistics(generated):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statistics")
 def test_postgresql_tables_are_analyzed(generated):
     table = Ticket._meta.db_table
+    count = Ticket.objects.count()
+    dbstats.refresh([table])
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
-        before = cursor.fetchone()[0]
-        dbstats.refresh([table])
-        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
-        after = cursor.fetchone()[0]
-    assert before <= 0 and after >= 2000, (before, after)  # -1 or 0: never analyzed
+        estimate = cursor.fetchone()[0]
+    # The planner's row count is the table's (before: -1 when never analyzed, or whatever an
+    # earlier ANALYZE in this database saw: pg_class is updated outside transactions).
+    assert abs(estimate - count) <= count * 0.05, (estimate, count)
 
 
 def test_the_nightly_job_refreshes_them(monkeypatch):
@@ -63,3 +64,28 @@ def test_the_nightly_job_refreshes_them(monkeypatch):
     monkeypatch.setattr(dbstats, "refresh", lambda tables=None: called.append(tables))
     assert tasks.refresh_planner_statistics.call_local() == {"ok": True}
     assert called == [None]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner")
+@pytest.mark.parametrize("queue", ["overdue", "due_soon", "on_hold", "major"])
+def test_sqlite_reads_the_open_tickets_partial_index_for_the_deadline_queues(generated, queue):
+    """SQLite uses a partial index only when the query repeats its WHERE term with literals
+    (kefu.tickets.models.OpenIndexTerm); otherwise these queues walk every ticket's deadline."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from kefu.tickets import views
+
+    dbstats.refresh()
+    user = get_user_model().objects.filter(groups__name="dispatcher").order_by("pk").first()
+    queryset = views._queue(queue, Ticket.objects.visible_to(user), user, timezone.now())
+    plan = sqlite_plan(queryset.by_deadline()[:26])
+    assert "ticket_open_resolve_due" in plan, plan
+
+
+def test_the_open_index_term_names_the_open_statuses():
+    from kefu.tickets.models import OPEN_INDEX_STATUSES
+
+    assert set(OPEN_INDEX_STATUSES) == set(Ticket.OPEN_STATUSES)
+    index = next(i for i in Ticket._meta.indexes if i.name == "ticket_open_resolve_due")
+    assert index.condition.children == [("status__in", list(OPEN_INDEX_STATUSES))]
