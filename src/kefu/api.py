@@ -98,6 +98,17 @@ def _shaped(view):
     return wrapper
 
 
+def bad_request(request, exception):
+    """Django's 400 (a request it refuses before any view: a Host not in ALLOWED_HOSTS, too many
+    fields): the API's error shape under /api/, Django's page elsewhere. ``handler400`` in
+    kefu/urls.py."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(_error_body("bad_request", _("请求无效，服务器拒绝处理。")), status=400)
+    from django.views.defaults import bad_request as page
+
+    return page(request, exception)
+
+
 @csrf_exempt
 def _unknown_path(request, *args, **kwargs):
     return JsonResponse(_error_body("not_found", _("找不到该接口地址。")), status=404)

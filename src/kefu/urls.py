@@ -5,6 +5,8 @@ from kefu.api import api
 from kefu.core import views as core_views
 from kefu.tickets import public_views as ticket_public_views
 
+handler400 = "kefu.api.bad_request"
+
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("accounts/", include("kefu.accounts.urls")),

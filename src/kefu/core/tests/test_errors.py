@@ -26,3 +26,12 @@ def test_message_is_translatable():
         chinese = str(NotFound().message)
     assert chinese == "找不到该记录，或您无权查看。"
     assert english != chinese
+
+
+def test_a_request_django_refuses_gets_the_api_error_shape_under_api(client):
+    """A Host outside ALLOWED_HOSTS is refused by Django before any view (found by the fuzzer)."""
+    response = client.get("/api/v1/tickets", headers={"Host": "evil.example.com"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request" and response.json()["message"]
+    page = client.get("/tickets/", headers={"Host": "evil.example.com"})
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
