@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from kefu.core.notify import notify
-from kefu.tickets.models import Ticket, TicketEvent
+from kefu.tickets.models import RunningIndexTerm, Ticket, TicketEvent
 from kefu.tickets.routing import supervisors, tell, ticket_url
 from kefu.tickets.services import ESCALATION_TIERS, handoff_window
 
@@ -39,10 +39,15 @@ def sla_monitor_pass(now=None):
     counts = {"warned": 0, "breached": 0, "response_breached": 0, "handoff_breached": 0}
     bosses = None
 
-    warn_q = Ticket.objects.filter(status__in=RUNNING, sla_warned_at__isnull=True, resolve_warn_at__lte=now)
-    breach_q = Ticket.objects.filter(status__in=RUNNING, sla_breached_at__isnull=True, resolve_due_at__lte=now)
+    # RunningIndexTerm: SQLite reads the partial indexes ticket_warn_pending / _breach_pending /
+    # _unanswered_due only with their status term repeated in literals (models.IndexTerm).
+    warn_q = Ticket.objects.filter(RunningIndexTerm(), status__in=RUNNING, sla_warned_at__isnull=True,
+                                   resolve_warn_at__lte=now)
+    breach_q = Ticket.objects.filter(RunningIndexTerm(), status__in=RUNNING, sla_breached_at__isnull=True,
+                                     resolve_due_at__lte=now)
     response_q = Ticket.objects.filter(
-        status__in=RUNNING, first_responded_at__isnull=True, response_breached_at__isnull=True,
+        RunningIndexTerm(), status__in=RUNNING, first_responded_at__isnull=True,
+        response_breached_at__isnull=True,
         response_due_at__lte=now,
     )
     while ids := _due_ids(breach_q):
