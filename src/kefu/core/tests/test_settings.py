@@ -62,3 +62,17 @@ def test_a_bad_boolean_is_a_loud_error(tmp_path):
     result = run_kefu(tmp_path, "check", KEFU_DEBUG="maybe")
     assert result.returncode != 0
     assert "KEFU_DEBUG" in result.stderr
+
+
+def test_sqlite_connections_are_kept_and_tuned(tmp_path):
+    """A gunicorn worker keeps its SQLite connection between requests (schema read and page
+    cache kept), with a 64 MiB page cache and a memory map: what the pragmas say on a fresh
+    connection of a development setup."""
+    show = ("from django.db import connection; from django.conf import settings; "
+            "c = connection.cursor(); "
+            "print(settings.DATABASES['default']['CONN_MAX_AGE'], "
+            "c.execute('PRAGMA cache_size').fetchone()[0], c.execute('PRAGMA mmap_size').fetchone()[0], "
+            "c.execute('PRAGMA journal_mode').fetchone()[0])")
+    result = run_kefu(tmp_path, "shell", "-c", show, KEFU_MODE="development")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["60", "-65536", "268435456", "wal"]
