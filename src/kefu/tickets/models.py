@@ -132,6 +132,7 @@ class SlaPolicy(models.Model):
 # The statuses of the partial indexes, in the order their conditions list them.
 OPEN_INDEX_STATUSES = ("new", "unassigned", "in_progress", "on_hold")  # ticket_open_resolve_due
 RUNNING_INDEX_STATUSES = ("new", "unassigned", "in_progress")  # ticket_warn_ / _breach_pending
+POOL_INDEX_STATUSES = ("new", "unassigned")  # ticket_pool_due
 
 
 class IndexTerm(In):
@@ -161,6 +162,10 @@ def OpenIndexTerm():  # noqa: N802  (reads as the term it is)
 
 def RunningIndexTerm():  # noqa: N802
     return IndexTerm("status", RUNNING_INDEX_STATUSES)
+
+
+def PoolIndexTerm():  # noqa: N802
+    return IndexTerm("status", POOL_INDEX_STATUSES)
 
 
 class TicketQuerySet(models.QuerySet):
@@ -198,12 +203,13 @@ class TicketQuerySet(models.QuerySet):
                                                         Ticket.Status.IN_PROGRESS))
 
     def mine(self, user):
-        return self.open().filter(owner=user)
+        # ticket_mine_due: my open tickets in deadline order, 26 index entries for a page.
+        return self.open().filter(OpenIndexTerm(), owner=user)
 
     def pool(self):
-        # No OpenIndexTerm: unassigned tickets are few among the open ones, and SQLite reads
-        # them faster by (owner, status) than along the deadlines of every open ticket.
-        return self.filter(status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED), owner__isnull=True)
+        # ticket_pool_due: the unassigned new tickets in deadline order.
+        return self.filter(PoolIndexTerm(), status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED),
+                           owner__isnull=True)
 
     def overdue(self, now):
         return self.running().filter(resolve_due_at__lte=now)
@@ -378,6 +384,17 @@ class Ticket(models.Model):
                 condition=Q(handoff_due_at__isnull=False, handoff_breached_at__isnull=True),
             ),
             models.Index(fields=["owner", "status", "resolve_due_at"], name="ticket_owner_queue"),
+            # 我的工单 and 待抢单 in deadline order: with the statuses as a list, the two indexes
+            # above gave the rows but not their order, so PostgreSQL walked every open ticket's
+            # deadline filtering on the owner (14 ms at 1M) or fetched and sorted the whole pool.
+            models.Index(
+                fields=["owner", "resolve_due_at", "id"], name="ticket_mine_due",
+                condition=Q(status__in=list(OPEN_INDEX_STATUSES)),
+            ),
+            models.Index(
+                fields=["resolve_due_at", "id"], name="ticket_pool_due",
+                condition=Q(owner__isnull=True, status__in=list(POOL_INDEX_STATUSES)),
+            ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),
         ]
 

@@ -118,3 +118,19 @@ def test_sqlite_monitor_pass_reads_only_its_partial_indexes(generated):
     assert len(plans) == 4, plans
     for index, plan in zip(expected, plans, strict=True):
         assert index in plan, (index, plan)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner")
+@pytest.mark.parametrize(("queue", "index"), [("mine", "ticket_mine_due"), ("pool", "ticket_pool_due")])
+def test_sqlite_reads_mine_and_the_pool_from_their_own_index(generated, queue, index):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from kefu.tickets import views
+
+    dbstats.refresh()
+    user = (get_user_model().objects.filter(groups__name="agent", owned_tickets__isnull=False)
+            .order_by("pk").first())
+    queryset = views._queue(queue, Ticket.objects.visible_to(user), user, timezone.now())
+    plan = sqlite_plan(queryset.by_deadline()[:26])
+    assert index in plan, plan

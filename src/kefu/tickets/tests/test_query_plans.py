@@ -346,3 +346,13 @@ def test_sla_monitor_queries_read_indexes(plan_data):
         plan = explain(sql)
         used = assert_reads_tickets_by_index(plan, plan_data["indexes"], f"monitor: {sql}")
         assert index in used, f"monitor query should use {index}:\n{sql}\n{plan}"
+
+
+@pytest.mark.parametrize(("name", "index"), [("mine", "ticket_mine_due"), ("pool", "ticket_pool_due")])
+def test_mine_and_the_pool_read_their_own_deadline_index(plan_data, name, index):
+    """Their rows in deadline order straight from a partial index: with (owner, status, due)
+    PostgreSQL walked every open ticket's deadline filtering on the owner, or sorted the pool."""
+    user = plan_data["agents"][0]
+    plan = explain_qs(_page_queryset(name, user))
+    used = assert_reads_tickets_by_index(plan, plan_data["indexes"], f"queue {name}")
+    assert index in used, plan
