@@ -182,3 +182,18 @@ def test_the_queue_has_a_query_budget(make_ticket, agent, dispatcher, django_ass
         assert len(response.context["tickets"]) == min(count, 25)
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_the_rows_are_escaped_and_carry_their_cells(make_ticket, agent, dispatcher, clock):
+    """Each row: text escaped, the bulk checkbox for those who may assign, the major badge for
+    major tickets, the cells the view works out (link, status label, customer's masked name)."""
+    ticket = make_ticket(now="2026-11-24 09:00")
+    Ticket.objects.filter(pk=ticket.pk).update(subject='<script>alert("x")</script>', is_major=True)
+    html = logged_in(dispatcher).get(URL, {"q": "pool"}).content.decode()
+    row = html.split(f'data-ticket="{ticket.pk}"')[1].split("</tr>")[0]
+    assert "<script>" not in row and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in row
+    assert f'href="/tickets/{ticket.pk}/"' in row and ticket.number in row
+    assert 'class="form-check-input bulk-pick"' in row and "重大" in row
+    assert "张*明" in row and "<td>新建</td>" in row
+    agent_row = logged_in(agent).get(URL, {"q": "pool"}).content.decode()
+    assert "bulk-pick" not in agent_row  # an agent may not assign
