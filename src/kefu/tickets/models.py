@@ -133,6 +133,7 @@ class SlaPolicy(models.Model):
 OPEN_INDEX_STATUSES = ("new", "unassigned", "in_progress", "on_hold")  # ticket_open_resolve_due
 RUNNING_INDEX_STATUSES = ("new", "unassigned", "in_progress")  # ticket_warn_ / _breach_pending
 POOL_INDEX_STATUSES = ("new", "unassigned")  # ticket_pool_due
+ON_HOLD_INDEX_STATUSES = ("on_hold",)  # ticket_on_hold_due
 
 
 class IndexTerm(In):
@@ -166,6 +167,10 @@ def RunningIndexTerm():  # noqa: N802
 
 def PoolIndexTerm():  # noqa: N802
     return IndexTerm("status", POOL_INDEX_STATUSES)
+
+
+def OnHoldIndexTerm():  # noqa: N802
+    return IndexTerm("status", ON_HOLD_INDEX_STATUSES)
 
 
 class TicketQuerySet(models.QuerySet):
@@ -218,14 +223,14 @@ class TicketQuerySet(models.QuerySet):
         return self.running().filter(resolve_due_at__gt=now, resolve_due_at__lte=now + within)
 
     def on_hold(self):
-        return self.filter(OpenIndexTerm(), status=Ticket.Status.ON_HOLD)
+        return self.filter(OnHoldIndexTerm(), status=Ticket.Status.ON_HOLD)
 
     def awaiting_confirmation(self):
         return self.filter(status=Ticket.Status.RESOLVED)
 
     def major(self):
         """重大问题清单 (B8): open tickets flagged major or batch, nearest deadline first."""
-        return self.open().filter(OpenIndexTerm(), is_major=True).by_deadline()
+        return self.open().filter(OpenIndexTerm(), is_major=True).by_deadline()  # ticket_major_due
 
     def by_deadline(self):
         return self.order_by(models.F("resolve_due_at").asc(nulls_last=True), "id")
@@ -394,6 +399,16 @@ class Ticket(models.Model):
             models.Index(
                 fields=["resolve_due_at", "id"], name="ticket_pool_due",
                 condition=Q(owner__isnull=True, status__in=list(POOL_INDEX_STATUSES)),
+            ),
+            # 挂起 and 重大问题: small sets that walked the open tickets' index (15–20 ms a count
+            # at 1M; the major list 43 ms on SQLite).
+            models.Index(
+                fields=["resolve_due_at", "id"], name="ticket_on_hold_due",
+                condition=Q(status__in=list(ON_HOLD_INDEX_STATUSES)),
+            ),
+            models.Index(
+                fields=["resolve_due_at", "id"], name="ticket_major_due",
+                condition=Q(is_major=True, status__in=list(OPEN_INDEX_STATUSES)),
             ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),
         ]

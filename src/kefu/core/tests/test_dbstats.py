@@ -67,7 +67,7 @@ def test_the_nightly_job_refreshes_them(monkeypatch):
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner")
-@pytest.mark.parametrize("queue", ["overdue", "due_soon", "on_hold", "major"])
+@pytest.mark.parametrize("queue", ["overdue", "due_soon"])
 def test_sqlite_reads_the_open_tickets_partial_index_for_the_deadline_queues(generated, queue):
     """SQLite uses a partial index only when the query repeats its WHERE term with literals
     (kefu.tickets.models.OpenIndexTerm); otherwise these queues walk every ticket's deadline."""
@@ -121,13 +121,19 @@ def test_sqlite_monitor_pass_reads_only_its_partial_indexes(generated):
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner")
-@pytest.mark.parametrize(("queue", "index"), [("mine", "ticket_mine_due"), ("pool", "ticket_pool_due")])
-def test_sqlite_reads_mine_and_the_pool_from_their_own_index(generated, queue, index):
+@pytest.mark.parametrize(("queue", "index"), [
+    ("mine", "ticket_mine_due"), ("pool", "ticket_pool_due"), ("on_hold", "ticket_on_hold_due"),
+    ("major", "ticket_major_due"),
+])
+def test_sqlite_reads_mine_pool_on_hold_and_major_from_their_own_index(generated, queue, index):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
     from kefu.tickets import views
 
+    # A few major problems, as a real desk has (an empty index has no statistics at all).
+    major = Ticket.objects.open().order_by("pk").values_list("pk", flat=True)[:5]
+    Ticket.objects.filter(pk__in=list(major)).update(is_major=True)
     dbstats.refresh()
     user = (get_user_model().objects.filter(groups__name="agent", owned_tickets__isnull=False)
             .order_by("pk").first())

@@ -348,10 +348,14 @@ def test_sla_monitor_queries_read_indexes(plan_data):
         assert index in used, f"monitor query should use {index}:\n{sql}\n{plan}"
 
 
-@pytest.mark.parametrize(("name", "index"), [("mine", "ticket_mine_due"), ("pool", "ticket_pool_due")])
-def test_mine_and_the_pool_read_their_own_deadline_index(plan_data, name, index):
+@pytest.mark.parametrize(("name", "index"), [
+    ("mine", "ticket_mine_due"), ("pool", "ticket_pool_due"), ("on_hold", "ticket_on_hold_due"),
+    ("major", "ticket_major_due"),
+])
+def test_mine_pool_on_hold_and_major_read_their_own_deadline_index(plan_data, name, index):
     """Their rows in deadline order straight from a partial index: with (owner, status, due)
-    PostgreSQL walked every open ticket's deadline filtering on the owner, or sorted the pool."""
+    PostgreSQL walked every open ticket's deadline filtering on the owner, or sorted the pool;
+    on hold and major walked all open tickets for a few."""
     user = plan_data["agents"][0]
     plan = explain_qs(_page_queryset(name, user))
     used = assert_reads_tickets_by_index(plan, plan_data["indexes"], f"queue {name}")
