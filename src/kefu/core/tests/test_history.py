@@ -23,3 +23,24 @@ def test_a_stale_version_is_a_conflict_naming_both_versions(customer):
     with pytest.raises(Conflict) as info:
         check_version(customer, 3, "当前 %(current)s，提交 %(given)s")
     assert info.value.message == "当前 1，提交 3"
+
+
+def test_the_history_row_holds_every_tracked_value_as_the_model_does(customer, supervisor, agent):
+    """The history row is inserted by a statement of our own (core.history._insert): it must
+    hold what simple-history would, field kind by field kind: encrypted text that decrypts,
+    dates, booleans, foreign keys, the actor, a new row's "+", a change's "~"."""
+    from kefu.customers.models import Customer
+
+    customer.notes = "改约到周五"
+    customer.id_number = "11010119900101123X"
+    save_attributed(customer, supervisor, at=AT)
+    rows = list(customer.history.order_by("history_id"))
+    first, latest = rows[0], rows[-1]
+    assert first.history_type == "+" and latest.history_type == "~"
+    assert (latest.history_user_id, latest.history_date) == (supervisor.pk, AT)
+    fresh = Customer.objects.get(pk=customer.pk)
+    for field in Customer.history.model._meta.concrete_fields:
+        if field.name.startswith("history_"):
+            continue
+        assert getattr(latest, field.attname) == getattr(fresh, field.attname), field.name
+    assert latest.id_number == "11010119900101123X"  # stored encrypted, read back in clear
