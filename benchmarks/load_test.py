@@ -64,13 +64,11 @@ import contextlib
 import http.client
 import itertools
 import json
-import math
 import os
 import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -78,6 +76,9 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import free_port, percentile, wait_until_serving  # noqa: E402  (benchmarks/suite.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBJECT = "【压测】打印机卡纸"
@@ -99,15 +100,6 @@ def say(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def percentile(ordered, q):
-    """Nearest rank, as benchmarks/suite.py computes it."""
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else None
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- the scratch database ---------------------------------------------------------------------
@@ -274,21 +266,7 @@ class Server:
         self.out, self.err = open(self.out_path, "wb"), open(self.err_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(self.command(), cwd=str(ROOT), env=dict(os.environ),
                                      stdout=self.out, stderr=self.err, start_new_session=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/accounts/login/")
-                status = conn.getresponse().status
-                conn.close()
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the server did not answer within 90 s:\n{self.tail()}")
+        wait_until_serving(self.proc, self.port, self.tail, what="the server")
 
     def tail(self, lines=30):
         with contextlib.suppress(Exception):

@@ -104,7 +104,8 @@ def backend_version():
 # --- measuring --------------------------------------------------------------------------------
 
 def percentile(ordered, q):
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    """Nearest rank of a sorted list (None when empty)."""
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else None
 
 
 def summarise(name, size, backend, samples, wall, queries=None, note="", **extra):
@@ -148,6 +149,26 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def wait_until_serving(proc, port, tail, *, what, timeout=90):
+    """Until the login page answers 200 on ``port``; RuntimeError with ``tail()`` (the server's
+    last log lines) when ``proc`` exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{tail()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/accounts/login/")
+            status = conn.getresponse().status
+            conn.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not answer within {timeout} s:\n{tail()}")
+
+
 class Gunicorn:
     """``gunicorn kefu.wsgi -w 2 -b 127.0.0.1:<free port>`` with this process's environment,
     for the duration of a ``with`` block. Stopped by its own pid (SIGTERM, then SIGKILL)."""
@@ -170,22 +191,11 @@ class Gunicorn:
         return self
 
     def _wait_ready(self, timeout=90):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/accounts/login/")
-                status = conn.getresponse().status
-                conn.close()
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"gunicorn did not answer within {timeout} s:\n{self.tail()}")
+        try:
+            wait_until_serving(self.proc, self.port, self.tail, what="gunicorn", timeout=timeout)
+        except RuntimeError:
+            self.__exit__(None, None, None)
+            raise
 
     def tail(self, lines=30):
         self.log.flush()

@@ -70,6 +70,13 @@ class Skill(models.Model):
         return self.name
 
 
+def person_name(user):
+    """How a person is named to others: their staff display name, or the username of an
+    account without a staff profile."""
+    profile = getattr(user, "staff", None)
+    return profile.display_name if profile else user.get_username()
+
+
 class StaffProfile(models.Model):
     class Level(models.TextChoices):
         JUNIOR = "junior", _("初级")

@@ -25,7 +25,7 @@ from ninja import Field, Header, Path, Query, Router, Schema, Status
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from kefu.accounts.models import Department
+from kefu.accounts.models import Department, person_name
 from kefu.core.errors import Conflict, PermissionDenied, ValidationFailed
 from kefu.core.history import check_version
 from kefu.customers.api import (
@@ -73,7 +73,7 @@ ACTION_PERMS = {
     "follow_up": "tickets.add_ticket", "notes": CHANGE, "priority": "tickets.assign_ticket",
 }
 QUEUE_NAMES = ("all", "mine", "pool", "due_soon", "overdue", "on_hold", "awaiting")
-RUNNING = (Ticket.Status.NEW, Ticket.Status.UNASSIGNED, Ticket.Status.IN_PROGRESS)
+RUNNING = Ticket.RUNNING_STATUSES
 DONE = (Ticket.Status.RESOLVED, Ticket.Status.AWAITING_CALLBACK, Ticket.Status.CLOSED)
 LAST_EVENTS = 10
 
@@ -232,8 +232,7 @@ class PersonOut(Schema):
 
     @staticmethod
     def resolve_name(obj):
-        profile = getattr(obj, "staff", None)
-        return profile.display_name if profile else obj.get_username()
+        return person_name(obj)
 
 
 class CustomerRefOut(Schema):
@@ -590,7 +589,7 @@ def _list_item(t, now):
         "channel": _code_name(t.channel), "department": _code_name(t.department),
         "customer": {"id": t.customer.pk, "number": t.customer.number,
                      "display_name": t.customer.display_name},
-        "owner": {"id": owner.pk, "name": PersonOut.resolve_name(owner)} if owner else None,
+        "owner": {"id": owner.pk, "name": person_name(owner)} if owner else None,
         "response_due_at": t.response_due_at, "resolve_due_at": t.resolve_due_at,
         "sla_state": state, "sla_label": label,
         "escalation_tier": t.escalation_tier, "is_major": t.is_major, "chase_count": t.chase_count,

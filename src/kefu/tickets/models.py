@@ -129,7 +129,8 @@ class SlaPolicy(models.Model):
         return self.name
 
 
-# The statuses of the partial indexes, in the order their conditions list them.
+# The statuses of the partial indexes, in the order their conditions list them (Ticket's
+# OPEN_STATUSES and RUNNING_STATUSES are these).
 OPEN_INDEX_STATUSES = ("new", "unassigned", "in_progress", "on_hold")  # ticket_open_resolve_due
 RUNNING_INDEX_STATUSES = ("new", "unassigned", "in_progress")  # ticket_warn_ / _breach_pending
 POOL_INDEX_STATUSES = ("new", "unassigned")  # ticket_pool_due
@@ -204,8 +205,7 @@ class TicketQuerySet(models.QuerySet):
 
     def running(self):
         """Open and with the SLA clock running (not on hold)."""
-        return self.filter(OpenIndexTerm(), status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED,
-                                                        Ticket.Status.IN_PROGRESS))
+        return self.filter(OpenIndexTerm(), status__in=Ticket.RUNNING_STATUSES)
 
     def mine(self, user):
         # ticket_mine_due: my open tickets in deadline order, 26 index entries for a page.
@@ -213,8 +213,7 @@ class TicketQuerySet(models.QuerySet):
 
     def pool(self):
         # ticket_pool_due: the unassigned new tickets in deadline order.
-        return self.filter(PoolIndexTerm(), status__in=(Ticket.Status.NEW, Ticket.Status.UNASSIGNED),
-                           owner__isnull=True)
+        return self.filter(PoolIndexTerm(), status__in=POOL_INDEX_STATUSES, owner__isnull=True)
 
     def overdue(self, now):
         return self.running().filter(resolve_due_at__lte=now)
@@ -258,7 +257,8 @@ class Ticket(models.Model):
         GIFT = "gift", _("礼品")
         OTHER = "other", _("其他")
 
-    OPEN_STATUSES = (Status.NEW, Status.UNASSIGNED, Status.IN_PROGRESS, Status.ON_HOLD)
+    OPEN_STATUSES = OPEN_INDEX_STATUSES  # new, unassigned, in progress, on hold
+    RUNNING_STATUSES = RUNNING_INDEX_STATUSES  # open with the SLA clock running (not on hold)
 
     number = models.CharField(_("工单编号"), max_length=32, unique=True)
     customer = models.ForeignKey(

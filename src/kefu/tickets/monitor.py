@@ -20,7 +20,7 @@ from kefu.tickets.models import RunningIndexTerm, Ticket, TicketEvent
 from kefu.tickets.routing import supervisors, tell, ticket_url
 from kefu.tickets.services import ESCALATION_TIERS, handoff_window
 
-RUNNING = (Ticket.Status.NEW, Ticket.Status.UNASSIGNED, Ticket.Status.IN_PROGRESS)
+RUNNING = Ticket.RUNNING_STATUSES
 BATCH = 500
 
 

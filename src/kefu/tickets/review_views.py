@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from kefu.accounts.models import person_name
 from kefu.core.access import export_logged
 from kefu.customers.excel.format import text_cell
 from kefu.tickets.models import Ticket
@@ -41,10 +42,7 @@ def _age(delta):
 
 
 def _owner_name(ticket):
-    if ticket.owner is None:
-        return ""
-    profile = getattr(ticket.owner, "staff", None)
-    return profile.display_name if profile else ticket.owner.get_username()
+    return person_name(ticket.owner) if ticket.owner is not None else ""
 
 
 def _decorate(review):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kefu.accounts.models import person_name
 from kefu.core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from kefu.core.history import check_version, save_attributed
 from kefu.core.sequences import next_number
@@ -38,11 +39,6 @@ def _save(ticket, actor, fields, now=None):
     # The history row carries the business time (now=), not the time the code ran.
     ticket.version += 1
     return save_attributed(ticket, actor, at=now, update_fields=[*fields, "version", "updated_at"])
-
-
-def _name(user):
-    profile = getattr(user, "staff", None)
-    return profile.display_name if profile else user.get_username()
 
 
 def _locked(ticket, version=None):
@@ -132,9 +128,9 @@ def ticket_assign(*, actor, ticket, owner, version=None, reason="", now=None):
         fields += ["handoff_to", "handoff_due_at"]
     _save(row, actor, fields, now)
     if previous is None:
-        summary = gettext("派单给 %(owner)s") % {"owner": _name(owner)}
+        summary = gettext("派单给 %(owner)s") % {"owner": person_name(owner)}
     else:
-        summary = gettext("由 %(old)s 转派给 %(owner)s") % {"old": _name(previous), "owner": _name(owner)}
+        summary = gettext("由 %(old)s 转派给 %(owner)s") % {"old": person_name(previous), "owner": person_name(owner)}
     _event(row, actor, "assigned", summary, at=now, owner=owner.pk, reason=reason, **handoff)
     _tell_new_owner(row, owner, actor)
     return row
@@ -320,7 +316,7 @@ def ticket_claim(*, actor, ticket, now=None):
             handoff = _end_handoff(row, now or timezone.now())
             fields += ["handoff_to", "handoff_due_at"]
         save_attributed(row, actor, at=now, update_fields=fields)  # the claim's history row
-        _event(row, actor, "claimed", gettext("%(owner)s 抢单") % {"owner": _name(actor)}, at=now,
+        _event(row, actor, "claimed", gettext("%(owner)s 抢单") % {"owner": person_name(actor)}, at=now,
                **handoff)
     return row
 
@@ -594,7 +590,7 @@ def _auto_assign(ticket, actor, now):
     ticket.owner, ticket.status = owner, workflow.target(ticket, "assign")
     _save(ticket, actor, ["owner", "status"], now)
     _event(ticket, None, "auto_assigned",
-           gettext("自动派单（%(mode)s）给 %(owner)s") % {"mode": label, "owner": _name(owner)},
+           gettext("自动派单（%(mode)s）给 %(owner)s") % {"mode": label, "owner": person_name(owner)},
            mode=mode, owner=owner.pk, at=now)
     _tell_new_owner(ticket, owner, actor)
 
@@ -635,7 +631,7 @@ def ticket_handoff(*, actor, ticket, to=None, reason="", version=None, now=None)
     minutes = int(handoff_window().total_seconds() // 60)
     if to is not None:
         summary = gettext("转交热线工程师 %(name)s，须在 %(minutes)s 分钟内接手") % {
-            "name": _name(to), "minutes": minutes}
+            "name": person_name(to), "minutes": minutes}
     else:
         summary = gettext("转交热线工程师，须在 %(minutes)s 分钟内接手") % {"minutes": minutes}
     reason = (reason or "").strip()
@@ -665,7 +661,7 @@ def ticket_handoff_accept(*, actor, ticket, now=None):
         raise InvalidTransition(gettext(NO_HANDOFF_PENDING) % {"number": row.number})
     if row.handoff_to_id is not None and row.handoff_to_id != actor.pk:
         if not actor.has_perm("tickets.assign_ticket"):
-            raise PermissionDenied(gettext(HANDOFF_FOR_SOMEONE_ELSE) % {"name": _name(row.handoff_to)})
+            raise PermissionDenied(gettext(HANDOFF_FOR_SOMEONE_ELSE) % {"name": person_name(row.handoff_to)})
     elif row.handoff_to_id is None and not actor.has_perm("tickets.assign_ticket"):
         if not actor.has_perm("tickets.claim_ticket"):
             raise PermissionDenied()
@@ -678,7 +674,7 @@ def ticket_handoff_accept(*, actor, ticket, now=None):
     row.owner = actor
     handoff = _end_handoff(row, now)
     _save(row, actor, ["owner", "status", "handoff_to", "handoff_due_at"], now)
-    values = {"owner": _name(actor), "minutes": handoff["handoff_minutes"],
+    values = {"owner": person_name(actor), "minutes": handoff["handoff_minutes"],
               "limit": int(handoff_window().total_seconds() // 60)}
     if handoff["handoff_within"]:
         summary = gettext("%(owner)s 接手转交，用时 %(minutes)s 分钟") % values

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from kefu.accounts.models import person_name
 from kefu.core.errors import DomainError, ValidationFailed
 from kefu.tickets import keyset, services, workflow
 from kefu.tickets.confirmation import confirmation_url
@@ -173,9 +174,7 @@ def ticket_queue(request):
             ticket.resolve_due_at, now, running=ticket.status != Ticket.Status.ON_HOLD)
         ticket.url = f"{detail_base}{ticket.pk}/"
         ticket.status_label = labels[ticket.status]
-        owner = ticket.owner
-        ticket.owner_name = ((getattr(owner, "staff", None) and owner.staff.display_name) or owner.username
-                             if owner else "—")
+        ticket.owner_name = person_name(ticket.owner) if ticket.owner else "—"
         ticket.due_title = (timezone.localtime(ticket.resolve_due_at).strftime("%Y-%m-%d %H:%M")
                             if ticket.resolve_due_at else "")
     filters = request.GET.copy()
@@ -288,8 +287,7 @@ def _action_forms(user, ticket, bound=None):
 
 def _detail_context(request, ticket, bound=None):
     now = timezone.now()
-    running = ticket.status in (Ticket.Status.NEW, Ticket.Status.UNASSIGNED,
-                                Ticket.Status.IN_PROGRESS)
+    running = ticket.status in Ticket.RUNNING_STATUSES
     resolve_css, resolve_label = sla_state(ticket.resolve_due_at, now, running=running)
     if ticket.first_responded_at:
         response_css, response_label = "", _("已响应")
