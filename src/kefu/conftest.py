@@ -122,12 +122,11 @@ def _fresh_sla_policy_cache():
     """A test's policies, configuration and staff are rolled back with it: never let the next
     test use them from a per-process cache."""
     from kefu.accounts import backends
+    from kefu.core import compiled
     from kefu.tickets import config, sla
 
-    sla.clear_policy_cache()
-    config.clear()
-    backends.clear()
+    for clear in (sla.clear_policy_cache, config.clear, backends.clear, compiled.clear_all):
+        clear()
     yield
-    sla.clear_policy_cache()
-    config.clear()
-    backends.clear()
+    for clear in (sla.clear_policy_cache, config.clear, backends.clear, compiled.clear_all):
+        clear()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from kefu.accounts.models import Department, Skill
+from kefu.core.compiled import insert_new
 from kefu.core.models import TimelineEvent
 from kefu.customers.models import Asset, Contact, Customer
 
@@ -423,7 +424,11 @@ class Ticket(models.Model):
 
         with transaction.atomic(savepoint=False):
             adding = self._state.adding
-            super().save(*args, **kwargs)
+            # A new ticket: one INSERT built once per process, not ~50 columns compiled per
+            # intake (kefu.core.compiled); any other save the ORM's way.
+            if not (adding and not args and set(kwargs) <= {"using"}
+                    and insert_new(self, using=kwargs.get("using"))):
+                super().save(*args, **kwargs)
             key = (self.status, self.ticket_type_id)
             day = stats.local_day(self.created_at)
             if adding:

@@ -26,7 +26,7 @@ def test_a_stale_version_is_a_conflict_naming_both_versions(customer):
 
 
 def test_the_history_row_holds_every_tracked_value_as_the_model_does(customer, supervisor, agent):
-    """The history row is inserted by a statement of our own (core.history._insert): it must
+    """The history row is inserted by a statement of our own (core.compiled.insert_row): it must
     hold what simple-history would, field kind by field kind: encrypted text that decrypts,
     dates, booleans, foreign keys, the actor, a new row's "+", a change's "~"."""
     from kefu.customers.models import Customer

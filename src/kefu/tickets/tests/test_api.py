@@ -82,6 +82,37 @@ def test_it_creates_a_ticket_with_its_deadlines(agent, customer, config):
         assert clear not in as_text(response)
 
 
+@pytest.mark.parametrize("auto_assign", [Department.AutoAssign.OFF, Department.AutoAssign.ROUND_ROBIN])
+def test_the_created_answer_is_what_a_read_gives(agent, dispatcher, customer, config, department,
+                                                  clock, auto_assign):
+    """The answer to a create is built from the ticket and events in hand (no read back): it
+    must equal what GET gives for the same ticket, with auto-assignment's event too."""
+    department.auto_assign = auto_assign
+    department.save()
+    client = api_client(agent)
+    created = post(client, URL, intake(customer, department=department.code))
+    assert created.status_code == 201, created.content
+    body = created.json()
+    read = client.get(f"{URL}/{body['id']}").json()
+    assert body == read
+    verbs = [e["verb"] for e in body["last_events"]]
+    assert verbs == (["created"] if auto_assign == "off" else ["auto_assigned", "created"])
+    # docs/api.md: every time in an answer is UTC; deadlines just computed are local datetimes
+    times = [v for v in _leaves(body) if isinstance(v, str) and v[:4] == "2026" and "T" in v]
+    assert len(times) >= 6 and all(v.endswith("Z") for v in times), times
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
 def test_the_same_idempotency_key_sent_ten_times_creates_one_ticket(agent, customer, config):
     client = api_client(agent)
     responses = [post(client, URL, intake(customer), **{"Idempotency-Key": "order-7781"})

@@ -83,3 +83,26 @@ def test_active_policies_are_read_once_and_a_policy_edit_clears_the_cache(
     with django_assert_num_queries(1):
         again = sla.select_policy(priority=config["normal"], technical=True, customer_kind=customer.kind)
     assert again.pk == chosen.pk and again.resolve_amount == 3
+
+
+def test_a_new_ticket_takes_the_fast_insert_and_still_counts_its_day(make_ticket, monkeypatch):
+    """Ticket.save adds a new ticket with insert_new (checked by spying on it) and keeps the
+    daily count (TicketStat) in step, as before."""
+    from kefu.tickets import models as ticket_models
+    from kefu.tickets.models import Ticket, TicketStat
+
+    calls = []
+    real = ticket_models.insert_new
+
+    def spy(obj, **kwargs):
+        calls.append(type(obj))
+        return real(obj, **kwargs)
+
+    monkeypatch.setattr(ticket_models, "insert_new", spy)
+    ticket = make_ticket()
+    assert calls == [Ticket]
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    for field in Ticket._meta.concrete_fields:
+        assert getattr(fresh, field.attname) == getattr(ticket, field.attname), field.name
+    stat = TicketStat.objects.get(ticket_type=ticket.ticket_type, status=ticket.status)
+    assert stat.count == 1
