@@ -5,6 +5,7 @@ records who made the change even outside a web request (imports, CLI, jobs), and
 ``version`` a client read with ``check_version`` (HTTP 409 on a stale one).
 """
 
+from django.db import connections
 from django.utils import timezone
 
 from kefu.core.compiled import insert_row
@@ -32,13 +33,49 @@ def save_attributed(obj, actor, *, at=None, **save_kwargs):
     finally:
         del obj.skip_history_when_saving
     model, attnames = history
+    using = obj._state.db or "default"
+    when, kind = at or timezone.now(), "+" if adding else "~"
+    user_id = actor.pk if actor is not None else None
+    copy = _copy_statement(type(obj), model, connections[using])
+    if copy is not None:
+        # The row just saved, copied by the database: no value prepared in Python (a ticket
+        # has some 50 columns: about 0.5 ms a save).
+        sql, date_field = copy
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, [date_field.get_db_prep_save(when, connections[using]), kind,
+                                 user_id, obj.pk])
+        return obj
     row = {name: getattr(obj, name) for name in attnames}
-    row.update(history_date=at or timezone.now(), history_type="+" if adding else "~",
-               history_user_id=actor.pk if actor is not None else None, history_change_reason=None)
-    # A history row has no signals to send and nothing reads it back: no model instance, and
-    # an INSERT built once (compiling some 50 columns per save cost about 0.5 ms an intake).
-    insert_row(model, row, using=obj._state.db or "default")
+    row.update(history_date=when, history_type=kind, history_user_id=user_id,
+               history_change_reason=None)
+    insert_row(model, row, using=using)
     return obj
+
+
+_copy_statements = {}
+
+
+def _copy_statement(source, model, connection):
+    """``INSERT INTO <history> (…) SELECT … FROM <table> WHERE pk = %s`` for ``source`` and
+    its historical ``model``, built once per database; None when a tracked column is not a
+    column of the source table (history with extra fields: the row is then built in Python)."""
+    key = (model, connection.alias)
+    if key not in _copy_statements:
+        columns = {f.column for f in source._meta.local_concrete_fields}
+        tracked = [f.column for f in model._meta.local_concrete_fields if f.name not in _HISTORY_OWN]
+        own = [model._meta.get_field(name).column for name in
+               ("history_date", "history_type", "history_user", "history_change_reason")]
+        if source._meta.parents or not set(tracked) <= columns:
+            _copy_statements[key] = None
+        else:
+            q = connection.ops.quote_name
+            listed = ", ".join(q(c) for c in tracked)
+            _copy_statements[key] = (
+                f"INSERT INTO {q(model._meta.db_table)} ({listed}, {', '.join(q(c) for c in own)}) "
+                f"SELECT {listed}, %s, %s, %s, NULL FROM {q(source._meta.db_table)} "
+                f"WHERE {q(source._meta.pk.column)} = %s",
+                model._meta.get_field("history_date"))
+    return _copy_statements[key]
 
 
 _HISTORY_OWN = {"history_id", "history_date", "history_change_reason", "history_type", "history_user"}

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Header, Path, Query, Router, Schema, Status
+from ninja import Field, Header, Path, Query, Router, Schema
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
@@ -552,7 +552,7 @@ def _version_matches(ticket, version):
 
 
 def _done(request, ticket):
-    return _detail(request.auth, ticket.pk)
+    return _answer(request, _detail(request.auth, ticket.pk))
 
 
 # --- tickets ---------------------------------------------------------------------------------
@@ -596,6 +596,65 @@ def _code_name(row):
     return {"code": row.code, "name": row.name} if row is not None else None
 
 
+def _person(user):
+    return {"id": user.pk, "name": person_name(user)} if user is not None else None
+
+
+def _event_out(e):
+    return {"id": e.pk, "verb": e.verb, "summary": e.summary, "at": e.at, "actor": _person(e.actor),
+            "customer_visible": e.customer_visible,
+            "expected_completion_at": e.expected_completion_at, "data": dict(e.data)}
+
+
+def ticket_out(t, now=None):
+    """A TicketOut as a plain dict (``t`` with ``last_events`` and ``actions`` set), the values
+    as the schema would give them. Validating the schema from the model walked every field
+    through ninja's resolver: about 1 ms, a seventh of an intake through the API. A test
+    checks this against the schema's own answer for tickets in every state."""
+    now = now or timezone.now()
+    out = _list_item(t, now)
+    if t.first_responded_at:
+        response_state, response_label = "responded", str(_("已响应"))
+    else:
+        response_state, response_label = _sla(t, t.response_due_at, now)
+    contact, asset = t.contact, t.asset
+    out.update({
+        "description": t.description, "occurred_at": t.occurred_at, "environment": t.environment,
+        "error_shown": t.error_shown, "in_warranty": t.in_warranty,
+        "customer_expects_at": t.customer_expects_at,
+        "contact": {"id": contact.pk, "name_masked": contact.name_masked, "role": contact.role}
+        if contact is not None else None,
+        "asset": {"id": asset.pk, "product_model": asset.product_model, "serial": asset.serial,
+                  "plate": asset.plate} if asset is not None else None,
+        "service_mode": _code_name(t.service_mode),
+        "sla": {
+            "policy": t.sla_policy.name if t.sla_policy else None,
+            "response_due_at": t.response_due_at, "first_responded_at": t.first_responded_at,
+            "response_state": response_state, "response_label": response_label,
+            "response_breached_at": t.response_breached_at,
+            "resolve_due_at": t.resolve_due_at, "resolve_warn_at": t.resolve_warn_at,
+            "resolve_state": out["sla_state"], "resolve_label": out["sla_label"],
+            "warned_at": t.sla_warned_at, "breached_at": t.sla_breached_at,
+            "on_hold_since": t.on_hold_since, "paused_seconds": t.paused_seconds,
+        },
+        "solution": t.solution, "result": t.result, "compensation_kind": t.compensation_kind,
+        "compensation_amount": None if t.compensation_amount is None else str(t.compensation_amount),
+        "resolved_at": t.resolved_at, "confirmed_at": t.confirmed_at, "closed_at": t.closed_at,
+        "reopen_count": t.reopen_count, "linked_to_id": t.linked_to_id,
+        "handoff_to": _person(t.handoff_to), "handoff_due_at": t.handoff_due_at,
+        "created_by": _person(t.created_by), "actions": list(t.actions),
+        "last_events": [_event_out(e) for e in t.last_events],
+    })
+    return out
+
+
+def _answer(request, ticket, status=200):
+    """The ticket as TicketOut, rendered without ninja's validation (``ticket_out``)."""
+    from kefu.api import api  # the NinjaAPI this router is mounted on
+
+    return api.create_response(request, ticket_out(ticket), status=status)
+
+
 def _list_item(t, now):
     """A TicketListItemOut as a plain dict, the values as the schema would give them."""
     state, label = _sla(t, t.resolve_due_at, now)
@@ -607,7 +666,7 @@ def _list_item(t, now):
         "channel": _code_name(t.channel), "department": _code_name(t.department),
         "customer": {"id": t.customer.pk, "number": t.customer.number,
                      "display_name": t.customer.display_name},
-        "owner": {"id": owner.pk, "name": person_name(owner)} if owner else None,
+        "owner": _person(owner),
         "response_due_at": t.response_due_at, "resolve_due_at": t.resolve_due_at,
         "sla_state": state, "sla_label": label,
         "escalation_tier": t.escalation_tier, "is_major": t.is_major, "chase_count": t.chase_count,
@@ -668,12 +727,12 @@ def tickets_create(
     if not created:
         if not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
             raise Conflict(IDEMPOTENCY_KEY_TAKEN, fields={"Idempotency-Key": [IDEMPOTENCY_KEY_TAKEN]})
-        return Status(200, _detail(user, ticket.pk))
+        return _answer(request, _detail(user, ticket.pk))
     # The new ticket is in hand with its customer, codes and policy, and its events are the
     # ones the intake just wrote (newest first, as the timeline orders them): no re-read.
     ticket.last_events = ticket.new_events[::-1]
     ticket.actions = offered_actions(user, ticket)
-    return Status(201, ticket)
+    return _answer(request, ticket, 201)
 
 
 @router.get(
@@ -712,7 +771,7 @@ def tickets_events_feed(
 )
 def tickets_detail(request, ticket_id: TicketPath):
     ticket = _ticket(request, ticket_id, "tickets.view_ticket")
-    return _detail(request.auth, ticket.pk)
+    return _answer(request, _detail(request.auth, ticket.pk))
 
 
 @router.get(
@@ -951,4 +1010,4 @@ def tickets_follow_up(request, ticket_id: TicketPath, payload: FollowUpIn):
     ticket = _ticket(request, ticket_id, ACTION_PERMS["follow_up"])
     _version_matches(ticket, payload.version)
     new = services.ticket_follow_up(actor=request.auth, ticket=ticket, reason=payload.reason)
-    return Status(201, _detail(request.auth, new.pk))
+    return _answer(request, _detail(request.auth, new.pk), 201)

@@ -440,6 +440,38 @@ def test_the_detail_has_the_sla_the_version_and_the_latest_events(desk, agent, c
         assert clear not in as_text(response)
 
 
+def test_ticket_answers_are_what_the_schema_gives(desk, agent, dispatcher, engineer, customer, clock):
+    """Ticket answers are rendered from ``ticket_out`` (no ninja validation): for tickets in
+    every state, with and without contact, asset, hand-off, compensation and first response,
+    the JSON must equal what TicketOut validated from the same ticket renders."""
+    import json
+
+    from kefu.api import UtcJSONRenderer
+    from kefu.tickets.api import TicketOut, _detail, ticket_out
+
+    resolved = services.ticket_resolve(
+        actor=agent, ticket=desk["overdue"], solution="更换搓纸轮", result="已修复",
+        compensation_kind="coupon", compensation_amount="50.00")
+    services.ticket_add_note(actor=agent, ticket=desk["soon"], text="已联系客户", customer_visible=True,
+                             expected_completion_at=at("2026-11-26 10:00"))
+    handed = services.ticket_handoff(actor=agent, ticket=desk["pool"], to=engineer, reason="需上门")
+    with_refs = services.ticket_create(
+        actor=agent, customer=customer, channel=desk["pool"].channel, subject="屏幕闪烁",
+        ticket_type=desk["pool"].ticket_type, priority=desk["pool"].priority,
+        contact=customer.contacts.get(), asset=customer.assets.get())
+    render = UtcJSONRenderer().render
+    tickets = [*desk.values(), resolved, handed, with_refs]
+    for ticket in tickets:
+        loaded = _detail(agent, ticket.pk)
+        mine = json.loads(render(None, ticket_out(loaded), response_status=200))
+        schema = TicketOut.model_validate(loaded).model_dump()
+        theirs = json.loads(render(None, schema, response_status=200))
+        assert mine == theirs, ticket.status
+    kinds = {(t["status"], t["contact"] is None, t["handoff_to"] is None) for t in [
+        json.loads(render(None, ticket_out(_detail(agent, t.pk)), response_status=200)) for t in tickets]}
+    assert len(kinds) >= 5  # the cases differ
+
+
 def test_a_resolved_tickets_sla_reads_met(desk, dispatcher, clock):
     body = api_client(dispatcher).get(f"{URL}/{desk['resolved'].pk}").json()
     assert body["sla"]["resolve_state"] in ("met", "missed")
