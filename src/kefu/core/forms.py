@@ -1,24 +1,33 @@
+import html
+
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 
 class FastSelect(forms.Select):
     """A ``<select>`` written in Python instead of one template render per option. The queue's
     filter boxes render on every page load, and Django's option templates were about a quarter
-    of that page's time. Single choice, no option groups."""
+    of that page's time; ``format_html`` per option still cost 0.1 ms a box, so the options are
+    escaped with the standard library's ``html.escape`` (what Django's ``escape`` calls, without
+    its lazy-string wrapper). Single choice, no option groups."""
 
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         chosen = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "", "<option value=\"{}\"{}>{}</option>",
-            ((key, mark_safe(" selected") if str(key) in chosen else "", label)
-             for key, label in self.choices),
-        )
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+        options = "".join(
+            f'<option value="{_escape(key)}"{" selected" if str(key) in chosen else ""}>'
+            f"{_escape(label)}</option>"
+            for key, label in self.choices)
+        return mark_safe(f"<select{flatatt(final)}>{options}</select>")
+
+
+def _escape(value):
+    """Text for HTML: escaped, unless it is already marked safe (as ``conditional_escape``)."""
+    if isinstance(value, SafeData):
+        return str(value)
+    return html.escape(str(value))
 
 
 class StyledForm(forms.Form):

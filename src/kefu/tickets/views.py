@@ -2,6 +2,7 @@
 Thin: parse → access helper → service → render."""
 
 import datetime
+import html
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -11,11 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from kefu.accounts.models import person_name
+from kefu.core.compiled import Compiled
 from kefu.core.errors import DomainError, ValidationFailed
 from kefu.tickets import keyset, services, workflow
 from kefu.tickets.confirmation import confirmation_url
@@ -128,6 +131,11 @@ def sla_state(due, now, *, running=True):
     return css, _("剩余 %(left)s") % {"left": _duration(left)}
 
 
+# Every queue page lists the agent's saved filters: the statement is built once per process.
+_saved_filters = Compiled(lambda user_id: SavedFilter.objects.filter(user_id=user_id).order_by("name", "pk"),
+                         user_id=-918_273_645)
+
+
 @login_required
 @permission_required("tickets.view_ticket", raise_exception=True)
 def ticket_queue(request):
@@ -167,6 +175,7 @@ def ticket_queue(request):
         next_query = query.urlencode()
     # What each row shows, worked out here once instead of by template lookups per cell
     # (get_status_display, {% url %} and the date filter were a third of the page's time).
+    can_assign = request.user.has_perm("tickets.assign_ticket")
     labels = {value: str(label) for value, label in Ticket.Status.choices}
     detail_base = reverse("tickets:queue")  # a ticket's page is <queue>/<pk>/
     for ticket in rows:
@@ -177,6 +186,7 @@ def ticket_queue(request):
         ticket.owner_name = person_name(ticket.owner) if ticket.owner else "—"
         ticket.due_title = (timezone.localtime(ticket.resolve_due_at).strftime("%Y-%m-%d %H:%M")
                             if ticket.resolve_due_at else "")
+        ticket.row = _queue_row(ticket, can_assign)
     filters = request.GET.copy()
     for key in ("q", "after_due", "after_id"):
         filters.pop(key, None)
@@ -184,14 +194,29 @@ def ticket_queue(request):
     for key in ("after_due", "after_id"):
         saved_query.pop(key, None)
     tabs = [{"name": key, "label": label, "active": key == name} for key, label in QUEUES.items()]
-    can_assign = request.user.has_perm("tickets.assign_ticket")
     return render(request, "tickets/queue.html", {
         "tabs": tabs, "queue": name, "tickets": rows, "form": form,
         "next_query": next_query, "filters": filters.urlencode(),
-        "saved_filters": SavedFilter.objects.filter(user=request.user),
-        "save_form": SavedFilterForm(initial={"query": saved_query.urlencode()}),
+        "saved_filters": _saved_filters.fetch(user_id=request.user.pk),
+        "saved_query": saved_query.urlencode(),
         "bulk_form": BulkForm() if can_assign else None,
     })
+
+
+def _queue_row(t, pick):
+    """One queue row's ``<tr>``. Written here rather than in the template: 25 rows of eight
+    cells were some 200 template variables, each resolved and escaped through Django's lazy
+    string wrapper, about a fifth of the page's time; ``html.escape`` is what that wrapper
+    ends up calling."""
+    esc = html.escape
+    box = (f'<td><input type="checkbox" class="form-check-input bulk-pick" name="tickets" '
+           f'value="{t.pk}" aria-label="{esc(t.number)}"></td>') if pick else ""
+    major = f' <span class="badge text-bg-danger">{esc(_("重大"))}</span>' if t.is_major else ""
+    return mark_safe(
+        f'<tr data-ticket="{t.pk}">{box}<td><a href="{esc(t.url)}">{esc(t.number)}</a>{major}</td>'
+        f"<td>{esc(t.subject)}</td><td>{esc(t.customer.display_name)}</td>"
+        f"<td>{esc(t.priority.name)}</td><td>{esc(t.status_label)}</td><td>{esc(t.owner_name)}</td>"
+        f'<td class="sla {t.sla_css}" title="{esc(t.due_title)}">{esc(str(t.sla_label))}</td></tr>')
 
 
 @login_required
