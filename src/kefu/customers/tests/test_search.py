@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 from kefu.customers import services
 from kefu.customers.models import Customer
@@ -52,7 +53,8 @@ def test_structured_filters(customer, west_customer, regions):
     assert list(filter_customers(qs, kind="vip")) == [customer]
     assert list(filter_customers(qs, tag="学校")) == [customer]
     assert list(filter_customers(qs, serial="lfx123456789")) == [customer]
-    today = customer.created_at.date()
+    # The day as the filter reads it: Beijing time (UTC's date differs from 16:00 to 24:00 UTC)
+    today = timezone.localdate(customer.created_at)
     assert set(filter_customers(qs, created_from=today, created_to=today)) == {customer, west_customer}
 
 
