@@ -34,7 +34,8 @@ class Compiled:
     searched for it, and that slot takes the caller's value on each run. So a parameter must
     reach the database unchanged: an int or a str compared with ``=`` (not ``icontains``, not
     a date). ``context`` (say the user whose scope filters the rows) shapes the SQL; ``key``
-    must then tell those shapes apart, since one plan is kept per key and database.
+    must then tell those shapes apart, since one plan is kept per key (Kefu has one database;
+    a plan runs on the database its queryset was built for).
 
         tokens = Compiled(lambda digest: ApiToken.objects.filter(digest=digest)[:1],
                           digest="<sample>")
