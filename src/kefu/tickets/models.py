@@ -175,31 +175,47 @@ def OnHoldIndexTerm():  # noqa: N802
     return IndexTerm("status", ON_HOLD_INDEX_STATUSES)
 
 
+def ticket_scope(user, prefix=""):
+    """The tickets ``user`` may see, as a Q on fields named under ``prefix`` (``"ticket__"``
+    for rows that belong to a ticket); None for every ticket, False for none.
+
+    Unscoped staff see all; a department on the staff profile limits them to that department's
+    tickets (and those with none), regions to customers of those regions; their own and the
+    ones they took in are always visible. With a prefix the scope is a condition on the joined
+    ticket, not ``ticket__in=<subquery>``: the event feed then walks events in id order from
+    its position instead of listing every visible ticket first (187 ms at 20,000 tickets)."""
+    def q(**lookups):
+        return Q(**{prefix + name: value for name, value in lookups.items()})
+
+    if not user.is_authenticated or not user.has_perm("tickets.view_ticket"):
+        return False
+    if user.is_superuser or user.has_perm("tickets.view_all_tickets"):
+        return None
+    profile = getattr(user, "staff", None)
+    if profile is None:
+        return q(owner=user) | q(created_by=user)
+    scope = Q()
+    if profile.department_id:
+        scope &= q(department_id=profile.department_id) | q(department__isnull=True)
+    from kefu.accounts import backends
+
+    region_ids = backends.region_ids(user)  # cached per process, keyed by the access version
+    if region_ids:
+        scope &= q(customer__region_id__in=region_ids)
+    if not scope:  # neither a department nor regions: unscoped (an empty Q would be dropped)
+        return None
+    return q(owner=user) | q(created_by=user) | scope
+
+
 class TicketQuerySet(models.QuerySet):
     """The queues agents work from, each in deadline order (nearest first)."""
 
     def visible_to(self, user):
-        """Tickets the user may see. Unscoped staff see all; a department on the staff profile
-        limits them to that department's tickets (and those with none), regions to customers
-        of those regions; their own and the ones they took in are always visible."""
-        if not user.is_authenticated or not user.has_perm("tickets.view_ticket"):
+        """Tickets the user may see (``ticket_scope``)."""
+        scope = ticket_scope(user)
+        if scope is False:
             return self.none()
-        if user.is_superuser or user.has_perm("tickets.view_all_tickets"):
-            return self
-        profile = getattr(user, "staff", None)
-        if profile is None:
-            return self.filter(Q(owner=user) | Q(created_by=user))
-        scope = Q()
-        if profile.department_id:
-            scope &= Q(department_id=profile.department_id) | Q(department__isnull=True)
-        from kefu.accounts import backends
-
-        region_ids = backends.region_ids(user)  # cached per process, keyed by the access version
-        if region_ids:
-            scope &= Q(customer__region_id__in=region_ids)
-        if not scope:  # neither a department nor regions: unscoped (an empty Q would be dropped)
-            return self
-        return self.filter(Q(owner=user) | Q(created_by=user) | scope)
+        return self if scope is None else self.filter(scope)
 
     def open(self):
         return self.filter(status__in=Ticket.OPEN_STATUSES)

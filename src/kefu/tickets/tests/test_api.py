@@ -547,6 +547,32 @@ def test_the_feed_pages_through_visible_events_in_id_order(make_ticket, agent, d
     assert api_client(other_region_engineer).get(f"{URL}/events").json()["items"] == []
 
 
+def test_the_feed_is_each_users_scope_walked_in_id_order(make_ticket, agent, dispatcher, engineer,
+                                                          other_region_engineer, config):
+    """The feed's scope is a condition on the joined ticket (not ``ticket__in=<every visible
+    ticket>``, which listed them all before finding the next event: 187 ms at 20,000 tickets),
+    and must give exactly the events of the tickets ``visible_to`` gives."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other = Department.objects.create(code="tech", name="技术支持")
+    for _ in range(3):
+        services.ticket_assign(actor=dispatcher, ticket=make_ticket(), owner=agent)
+    theirs = make_ticket()
+    Ticket.objects.filter(pk=theirs.pk).update(department=other, created_by=None)
+    for user in (agent, dispatcher, engineer, other_region_engineer):
+        expected = list(TicketEvent.objects.filter(ticket__in=Ticket.objects.visible_to(user))
+                        .order_by("pk").values_list("pk", flat=True))
+        with CaptureQueriesContext(connection) as queries:
+            body = api_client(user).get(f"{URL}/events", {"limit": 500}).json()
+        assert [e["id"] for e in body["items"]] == expected, user.username
+        feed_sql = next(q["sql"] for q in queries if "tickets_ticketevent" in q["sql"])
+        assert "IN (SELECT" not in feed_sql.upper()
+    assert any(e.ticket_id == theirs.pk for e in TicketEvent.objects.all())
+    assert theirs.pk not in {e["ticket_id"] for e in api_client(agent).get(
+        f"{URL}/events", {"limit": 500}).json()["items"]}
+
+
 def test_the_feed_refuses_bad_positions(agent, config):
     client = api_client(agent)
     assert_error(client.get(f"{URL}/events", {"after": -1}), 422, "validation_failed", ["after"])
