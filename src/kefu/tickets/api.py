@@ -291,6 +291,26 @@ def _sla(ticket, due, now):
     return state, str(label)
 
 
+def _sla_out(t, now, resolve=None):
+    """A SlaOut as a dict: the deadlines, their state and label (``resolve``: the resolution
+    deadline's (state, label) when already worked out)."""
+    if t.first_responded_at:
+        response_state, response_label = "responded", str(_("已响应"))
+    else:
+        response_state, response_label = _sla(t, t.response_due_at, now)
+    resolve_state, resolve_label = resolve or _sla(t, t.resolve_due_at, now)
+    return {
+        "policy": t.sla_policy.name if t.sla_policy else None,
+        "response_due_at": t.response_due_at, "first_responded_at": t.first_responded_at,
+        "response_state": response_state, "response_label": response_label,
+        "response_breached_at": t.response_breached_at,
+        "resolve_due_at": t.resolve_due_at, "resolve_warn_at": t.resolve_warn_at,
+        "resolve_state": resolve_state, "resolve_label": resolve_label,
+        "warned_at": t.sla_warned_at, "breached_at": t.sla_breached_at,
+        "on_hold_since": t.on_hold_since, "paused_seconds": t.paused_seconds,
+    }
+
+
 class TicketListItemOut(Schema):
     id: int
     number: str
@@ -375,22 +395,7 @@ class TicketOut(TicketListItemOut):
 
     @staticmethod
     def resolve_sla(obj):
-        now = timezone.now()
-        if obj.first_responded_at:
-            response_state, response_label = "responded", str(_("已响应"))
-        else:
-            response_state, response_label = _sla(obj, obj.response_due_at, now)
-        resolve_state, resolve_label = _sla(obj, obj.resolve_due_at, now)
-        return {
-            "policy": obj.sla_policy.name if obj.sla_policy else None,
-            "response_due_at": obj.response_due_at, "first_responded_at": obj.first_responded_at,
-            "response_state": response_state, "response_label": response_label,
-            "response_breached_at": obj.response_breached_at,
-            "resolve_due_at": obj.resolve_due_at, "resolve_warn_at": obj.resolve_warn_at,
-            "resolve_state": resolve_state, "resolve_label": resolve_label,
-            "warned_at": obj.sla_warned_at, "breached_at": obj.sla_breached_at,
-            "on_hold_since": obj.on_hold_since, "paused_seconds": obj.paused_seconds,
-        }
+        return _sla_out(obj, timezone.now())
 
     @staticmethod
     def resolve_compensation_amount(obj):
@@ -615,10 +620,6 @@ def ticket_out(t, now=None):
     checks this against the schema's own answer for tickets in every state."""
     now = now or timezone.now()
     out = _list_item(t, now)
-    if t.first_responded_at:
-        response_state, response_label = "responded", str(_("已响应"))
-    else:
-        response_state, response_label = _sla(t, t.response_due_at, now)
     contact, asset = t.contact, t.asset
     out.update({
         "description": t.description, "occurred_at": t.occurred_at, "environment": t.environment,
@@ -629,16 +630,7 @@ def ticket_out(t, now=None):
         "asset": {"id": asset.pk, "product_model": asset.product_model, "serial": asset.serial,
                   "plate": asset.plate} if asset is not None else None,
         "service_mode": _code_name(t.service_mode),
-        "sla": {
-            "policy": t.sla_policy.name if t.sla_policy else None,
-            "response_due_at": t.response_due_at, "first_responded_at": t.first_responded_at,
-            "response_state": response_state, "response_label": response_label,
-            "response_breached_at": t.response_breached_at,
-            "resolve_due_at": t.resolve_due_at, "resolve_warn_at": t.resolve_warn_at,
-            "resolve_state": out["sla_state"], "resolve_label": out["sla_label"],
-            "warned_at": t.sla_warned_at, "breached_at": t.sla_breached_at,
-            "on_hold_since": t.on_hold_since, "paused_seconds": t.paused_seconds,
-        },
+        "sla": _sla_out(t, now, resolve=(out["sla_state"], out["sla_label"])),
         "solution": t.solution, "result": t.result, "compensation_kind": t.compensation_kind,
         "compensation_amount": None if t.compensation_amount is None else str(t.compensation_amount),
         "resolved_at": t.resolved_at, "confirmed_at": t.confirmed_at, "closed_at": t.closed_at,

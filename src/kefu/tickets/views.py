@@ -181,12 +181,7 @@ def ticket_queue(request):
     for ticket in rows:
         ticket.sla_css, ticket.sla_label = sla_state(
             ticket.resolve_due_at, now, running=ticket.status != Ticket.Status.ON_HOLD)
-        ticket.url = f"{detail_base}{ticket.pk}/"
-        ticket.status_label = labels[ticket.status]
-        ticket.owner_name = person_name(ticket.owner) if ticket.owner else "—"
-        ticket.due_title = (timezone.localtime(ticket.resolve_due_at).strftime("%Y-%m-%d %H:%M")
-                            if ticket.resolve_due_at else "")
-        ticket.row = _queue_row(ticket, can_assign)
+        ticket.row = _queue_row(ticket, can_assign, f"{detail_base}{ticket.pk}/", labels[ticket.status])
     filters = request.GET.copy()
     for key in ("q", "after_due", "after_id"):
         filters.pop(key, None)
@@ -203,20 +198,23 @@ def ticket_queue(request):
     })
 
 
-def _queue_row(t, pick):
+def _queue_row(t, pick, url, status_label):
     """One queue row's ``<tr>``. Written here rather than in the template: 25 rows of eight
     cells were some 200 template variables, each resolved and escaped through Django's lazy
     string wrapper, about a fifth of the page's time; ``html.escape`` is what that wrapper
     ends up calling."""
     esc = html.escape
+    owner = person_name(t.owner) if t.owner else "—"
+    due_title = (timezone.localtime(t.resolve_due_at).strftime("%Y-%m-%d %H:%M")
+                 if t.resolve_due_at else "")
     box = (f'<td><input type="checkbox" class="form-check-input bulk-pick" name="tickets" '
            f'value="{t.pk}" aria-label="{esc(t.number)}"></td>') if pick else ""
     major = f' <span class="badge text-bg-danger">{esc(_("重大"))}</span>' if t.is_major else ""
     return mark_safe(
-        f'<tr data-ticket="{t.pk}">{box}<td><a href="{esc(t.url)}">{esc(t.number)}</a>{major}</td>'
+        f'<tr data-ticket="{t.pk}">{box}<td><a href="{esc(url)}">{esc(t.number)}</a>{major}</td>'
         f"<td>{esc(t.subject)}</td><td>{esc(t.customer.display_name)}</td>"
-        f"<td>{esc(t.priority.name)}</td><td>{esc(t.status_label)}</td><td>{esc(t.owner_name)}</td>"
-        f'<td class="sla {t.sla_css}" title="{esc(t.due_title)}">{esc(str(t.sla_label))}</td></tr>')
+        f"<td>{esc(t.priority.name)}</td><td>{esc(status_label)}</td><td>{esc(owner)}</td>"
+        f'<td class="sla {t.sla_css}" title="{esc(due_title)}">{esc(str(t.sla_label))}</td></tr>')
 
 
 @login_required
