@@ -44,6 +44,7 @@ DETAIL_SUBJECT = "【基准测试】五十条动态"  # the ticket the detail pa
 DETAIL_EVENTS = 50
 DEEP_PAGES = 50  # the API's deep page: follow this many next cursors first
 PAGE_LIMIT = 25
+FEED_BEHIND = 2_000  # the event feed read as a dispatcher polls it: this many events behind
 
 
 @dataclass
@@ -487,6 +488,16 @@ class Suite:
             (f"page: ticket detail ({DETAIL_EVENTS} events)", f"/tickets/{self.detail.pk}/"),
         ]
 
+    def feed_positions(self):
+        """The event feed read from the start and, as a webhook dispatcher polls it, from
+        FEED_BEHIND events before the newest."""
+        from kefu.tickets.models import TicketEvent
+
+        newest = TicketEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        return [("API: GET /tickets/events from the start (in-process)", 0),
+                (f"API: GET /tickets/events {FEED_BEHIND:,} behind the newest (in-process)",
+                 max(0, newest - FEED_BEHIND))]
+
     def deep_cursor(self):
         """Follow next_cursor DEEP_PAGES times from the first page; (cursor, page number)."""
         cursor, page = None, 1
@@ -544,6 +555,13 @@ class Suite:
             r = self.result(name, self.get(self.api, self._deep_path()), self.repeat)
             r.note = f"page {self.cursor_page}"
             yield r
+
+        for name, after in self.feed_positions():
+            if self.wanted(name):
+                r = self.result(name, self.get(self.api, f"/api/v1/tickets/events?after={after}&limit=100"),
+                                self.repeat)
+                r.note = f"after={after:,}, limit 100"
+                yield r
 
         name = "lookup_by_phone"
         if self.wanted(name):

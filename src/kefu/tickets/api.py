@@ -19,7 +19,6 @@ import datetime
 import re
 from typing import Annotated, Any, Literal
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Header, Path, Query, Router, Schema
@@ -48,11 +47,9 @@ from kefu.tickets.models import (
     Priority,
     ServiceMode,
     Ticket,
-    TicketEvent,
     TicketType,
-    ticket_scope,
 )
-from kefu.tickets.queries import LIST_FIELDS, attach_related, get_ticket_for_user
+from kefu.tickets.queries import LIST_FIELDS, attach_related, event_feed, get_ticket_for_user
 
 router = Router(tags=["tickets"])
 
@@ -271,11 +268,7 @@ class EventOut(Schema):
 
 class FeedEventOut(EventOut):
     ticket_id: int
-    ticket_number: str
-
-    @staticmethod
-    def resolve_ticket_number(obj):
-        return obj.ticket.number
+    ticket_number: str  # annotated by queries.event_feed
 
 
 def _sla(ticket, due, now):
@@ -410,9 +403,10 @@ class TicketPage(Schema):
 class EventFeedPage(Schema):
     items: list[FeedEventOut]
     next_after: int = Field(
-        description="下次请求的 after：本页最后一条的 id，本页为空时原样返回 / pass as after next time",
+        description="下次请求的 after：本页取满时为最后一条的 id，否则为已查看到的最后一条 / "
+                    "pass as after next time: the page's last event, or the last one examined",
     )
-    has_more: bool = Field(description="是否还有更多 / more events are waiting")
+    has_more: bool = Field(description="是否还有更多，为 true 时立即再取 / more may be waiting: fetch again")
 
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -746,12 +740,8 @@ def tickets_events_feed(
 ):
     user = request.auth
     _require(user, "tickets.view_ticket")
-    scope = ticket_scope(user, "ticket__")  # a condition on the joined ticket: see its docstring
-    events = TicketEvent.objects.none() if scope is False else TicketEvent.objects.filter(scope or Q())
-    rows = list(events.filter(pk__gt=after).select_related("ticket", "actor__staff").order_by("pk")[:limit + 1])
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": rows, "next_after": rows[-1].pk if rows else after, "has_more": has_more}
+    rows, next_after, has_more = event_feed(user, after, limit)
+    return {"items": rows, "next_after": next_after, "has_more": has_more}
 
 
 @router.get(

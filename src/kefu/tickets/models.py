@@ -175,36 +175,69 @@ def OnHoldIndexTerm():  # noqa: N802
     return IndexTerm("status", ON_HOLD_INDEX_STATUSES)
 
 
-def ticket_scope(user, prefix=""):
-    """The tickets ``user`` may see, as a Q on fields named under ``prefix`` (``"ticket__"``
-    for rows that belong to a ticket); None for every ticket, False for none.
+class TicketScope:
+    """The tickets a limited user may see: their own (owner or taken in by them), and those in
+    their department (or none) and of customers in their regions, when they have either.
+
+    One rule in two forms: ``q()`` for the database, ``admits(row)`` for a row of
+    ``columns()`` already read (the event feed, which reads tickets by primary key and does not
+    make the database plan an OR over four columns)."""
+
+    def __init__(self, user_id, department_id=None, region_ids=()):
+        self.user_id, self.department_id = user_id, department_id
+        self.region_ids = frozenset(region_ids)
+
+    @property
+    def own_only(self):
+        return self.department_id is None and not self.region_ids
+
+    def q(self):
+        own = Q(owner_id=self.user_id) | Q(created_by_id=self.user_id)
+        if self.own_only:
+            return own
+        scope = Q()
+        if self.department_id is not None:
+            scope &= Q(department_id=self.department_id) | Q(department__isnull=True)
+        if self.region_ids:
+            scope &= Q(customer__region_id__in=sorted(self.region_ids))
+        return own | scope
+
+    def columns(self):
+        """The ticket values ``admits`` reads, the pk first (the customer's region, a join,
+        only when regions limit the scope)."""
+        return ("pk", "owner_id", "created_by_id", "department_id") + (
+            ("customer__region_id",) if self.region_ids else ())
+
+    def admits(self, row):
+        """Whether a ticket, as its ``columns()`` values, is in the scope."""
+        _, owner_id, created_by_id, department_id, *region = row
+        if self.user_id in (owner_id, created_by_id):
+            return True
+        return not self.own_only and (
+            self.department_id is None or department_id in (None, self.department_id)
+        ) and (not self.region_ids or region[0] in self.region_ids)
+
+
+def ticket_scope(user):
+    """The tickets ``user`` may see: a TicketScope; None for every ticket, False for none.
 
     Unscoped staff see all; a department on the staff profile limits them to that department's
     tickets (and those with none), regions to customers of those regions; their own and the
-    ones they took in are always visible. With a prefix the scope is a condition on the joined
-    ticket, not ``ticket__in=<subquery>``: the event feed then walks events in id order from
-    its position instead of listing every visible ticket first (187 ms at 20,000 tickets)."""
-    def q(**lookups):
-        return Q(**{prefix + name: value for name, value in lookups.items()})
-
+    ones they took in are always visible; users without a staff profile see only those.
+    ``visible_to`` and the event feed (``queries.event_feed``) both read it."""
     if not user.is_authenticated or not user.has_perm("tickets.view_ticket"):
         return False
     if user.is_superuser or user.has_perm("tickets.view_all_tickets"):
         return None
     profile = getattr(user, "staff", None)
     if profile is None:
-        return q(owner=user) | q(created_by=user)
-    scope = Q()
-    if profile.department_id:
-        scope &= q(department_id=profile.department_id) | q(department__isnull=True)
+        return TicketScope(user.pk)
     from kefu.accounts import backends
 
     region_ids = backends.region_ids(user)  # cached per process, keyed by the access version
-    if region_ids:
-        scope &= q(customer__region_id__in=region_ids)
-    if not scope:  # neither a department nor regions: unscoped (an empty Q would be dropped)
-        return None
-    return q(owner=user) | q(created_by=user) | scope
+    if not profile.department_id and not region_ids:
+        return None  # neither a department nor regions: unscoped
+    return TicketScope(user.pk, profile.department_id, region_ids)
 
 
 class TicketQuerySet(models.QuerySet):
@@ -215,7 +248,7 @@ class TicketQuerySet(models.QuerySet):
         scope = ticket_scope(user)
         if scope is False:
             return self.none()
-        return self if scope is None else self.filter(scope)
+        return self if scope is None else self.filter(scope.q())
 
     def open(self):
         return self.filter(status__in=Ticket.OPEN_STATUSES)

@@ -1,7 +1,9 @@
 """Reads of tickets used by more than one caller."""
 
+from django.db.models import F
+
 from kefu.core.errors import NotFound, PermissionDenied
-from kefu.tickets.models import Ticket
+from kefu.tickets.models import Ticket, TicketEvent, ticket_scope
 
 
 def get_ticket_for_user(user, pk, perm="tickets.view_ticket"):
@@ -60,3 +62,69 @@ def attach_related(tickets, *, customers=True, users=()):
         t.channel = config.by_pk(Channel, t.channel_id)
         t.department = config.by_pk(Department, t.department_id)
     return tickets
+
+
+# The event feed examines events in steps: the first as long as the page (for staff who see
+# most tickets one step fills it), each next one twice the last, up to FEED_STEP; and at most
+# FEED_BUDGET events a request, so a narrow scope over years of events answers in bounded time.
+FEED_STEP = 2000
+FEED_BUDGET = 20_000
+
+
+def event_feed(user, after, limit):
+    """The events after id ``after`` on tickets ``user`` may see, in id order: ``(events,
+    next_after, has_more)``.
+
+    Staff who see every ticket get one statement. For a scope, joining the ticket into the walk
+    over events cost a full pass over tickets on SQLite (a Bloom filter built over the table:
+    0.55 s at one million) and 31 ms of planning on PostgreSQL (an OR over four ticket columns
+    with 15 indexes to weigh); asking the database which of a step's tickets are in scope still
+    made PostgreSQL weigh a bitmap OR over those indexes. Here each step is two primary-key
+    reads: the next (event id, ticket id) pairs after the position, then those tickets' scope
+    columns, which ``TicketScope.admits`` (the rule ``visible_to`` runs as a Q) checks.
+
+    ``next_after`` is where the next request starts: the last event returned when the page is
+    full, otherwise the last event examined, so events the user may not see are not examined
+    again on the next poll. ``has_more`` is true when the page is full or the budget ran out
+    before the newest event was reached."""
+    scope = ticket_scope(user)
+    if scope is False:
+        return [], after, False
+    # The ticket's number, not the ticket: a whole ticket per event (its text, its encrypted
+    # contact fields decrypted) was most of the feed's time; the actors come from the people
+    # kept per process, not a user and a staff profile built per event.
+    events = TicketEvent.objects.annotate(ticket_number=F("ticket__number")).order_by("pk")
+    if scope is None:
+        rows = list(events.filter(pk__gt=after)[:limit + 1])
+        has_more, rows = len(rows) > limit, rows[:limit]
+        return _with_actors(rows), rows[-1].pk if rows else after, has_more
+    picked, position, examined, step = [], after, 0, limit + 1
+    while True:
+        pairs = list(TicketEvent.objects.filter(pk__gt=position).order_by("pk")
+                     .values_list("pk", "ticket_id")[:step])
+        if pairs:
+            visible = {row[0] for row in Ticket.objects.filter(pk__in={t for _, t in pairs})
+                       .values_list(*scope.columns()) if scope.admits(row)}
+            picked += [pk for pk, ticket_id in pairs if ticket_id in visible]
+            position, examined = pairs[-1][0], examined + len(pairs)
+        if len(picked) > limit:
+            picked = picked[:limit]
+            position, has_more = picked[-1], True
+            break
+        if len(pairs) < step:  # the newest event has been examined
+            has_more = False
+            break
+        if examined >= FEED_BUDGET:
+            has_more = True
+            break
+        step = min(step * 2, FEED_STEP)
+    return _with_actors(list(events.filter(pk__in=picked)) if picked else []), position, has_more
+
+
+def _with_actors(events):
+    from kefu.tickets import config
+
+    people = config.people({e.actor_id for e in events if e.actor_id})
+    for e in events:
+        e.actor = people.get(e.actor_id)
+    return events

@@ -67,3 +67,36 @@ def test_staff_without_a_department_or_regions_see_every_ticket(tickets):
                            role="agent")
     assert Ticket.objects.visible_to(floater).count() == 3
     assert get_ticket_for_user(floater, tickets["west"].pk).pk == tickets["west"].pk
+
+
+def test_the_scope_rule_admits_in_python_what_its_query_selects(make_ticket, west_customer, agent,
+                                                               dispatcher, regions, department):
+    """TicketScope is one rule in two forms: ``q()`` for the database and ``admits(row)`` for
+    ticket values already read (the event feed). Every combination of owner, taker-in,
+    department (ours, another, none) and customer region, under every kind of scope."""
+    import itertools
+
+    from kefu.tickets.models import TicketScope
+
+    tech = Department.objects.create(code="tech", name="技术支持部")
+    combos = itertools.product((agent, dispatcher, None), (agent, dispatcher),
+                               (department, tech, None), (None, west_customer))
+    for owner, taker, dept, customer in combos:
+        ticket = make_ticket()
+        Ticket.objects.filter(pk=ticket.pk).update(
+            owner=owner, created_by=taker, department=dept,
+            customer=customer or ticket.customer)
+    east, west = regions["east"].pk, regions["west"].pk
+    scopes = [TicketScope(agent.pk), TicketScope(agent.pk, department.pk),
+              TicketScope(agent.pk, region_ids=[west]),
+              TicketScope(agent.pk, department.pk, [east]),
+              TicketScope(agent.pk, tech.pk, [east, west])]
+    seen = set()
+    for scope in scopes:
+        selected = set(Ticket.objects.filter(scope.q()).values_list("pk", flat=True))
+        admitted = {row[0] for row in Ticket.objects.values_list(*scope.columns())
+                    if scope.admits(row)}
+        assert selected == admitted, (scope.department_id, scope.region_ids)
+        assert 0 < len(selected) < Ticket.objects.count()
+        seen.add(frozenset(selected))
+    assert len(seen) == len(scopes)  # five scopes, five different sets of tickets
