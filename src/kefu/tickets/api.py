@@ -607,6 +607,13 @@ def _event_out(e):
             "expected_completion_at": e.expected_completion_at, "data": dict(e.data)}
 
 
+def feed_event_out(e):
+    """A FeedEventOut as a plain dict (the event annotated with its ticket's number)."""
+    out = _event_out(e)
+    out["ticket_id"], out["ticket_number"] = e.ticket_id, e.ticket_number
+    return out
+
+
 def ticket_out(t, now=None):
     """A TicketOut as a plain dict (``t`` with ``last_events`` and ``actions`` set), the values
     as the schema would give them. Validating the schema from the model walked every field
@@ -741,7 +748,12 @@ def tickets_events_feed(
     user = request.auth
     _require(user, "tickets.view_ticket")
     rows, next_after, has_more = event_feed(user, after, limit)
-    return {"items": rows, "next_after": next_after, "has_more": has_more}
+    from kefu.api import api  # the NinjaAPI this router is mounted on
+
+    # Rendered without ninja's validation, as ticket answers are (``feed_event_out``).
+    return api.create_response(request, {
+        "items": [feed_event_out(e) for e in rows], "next_after": next_after, "has_more": has_more,
+    }, status=200)
 
 
 @router.get(

@@ -573,6 +573,35 @@ def test_the_feed_is_each_users_scope_walked_in_id_order(make_ticket, agent, dis
         f"{URL}/events", {"limit": 500}).json()["items"]}
 
 
+def test_feed_items_are_what_the_schema_gives(make_ticket, agent, dispatcher, engineer, clock):
+    """Feed items are rendered from ``feed_event_out`` (no ninja validation): for events with
+    and without an actor, data, customer visibility and an expected date, the JSON equals
+    what FeedEventOut validated from the same event renders."""
+    import json
+
+    from kefu.api import UtcJSONRenderer
+    from kefu.tickets.api import FeedEventOut, feed_event_out
+    from kefu.tickets.queries import event_feed
+
+    ticket = make_ticket()
+    services.ticket_assign(actor=dispatcher, ticket=ticket, owner=agent)
+    services.ticket_add_note(actor=agent, ticket=ticket, text="已联系客户", customer_visible=True,
+                             expected_completion_at=at("2026-11-26 10:00"))
+    TicketEvent.objects.create(ticket=ticket, actor=None, verb="sla_warned", summary="即将超时")
+    events, _, _ = event_feed(dispatcher, 0, 100)
+    render = UtcJSONRenderer().render
+    kinds = set()
+    for event in events:
+        mine = json.loads(render(None, feed_event_out(event), response_status=200))
+        theirs = json.loads(render(None, FeedEventOut.model_validate(event).model_dump(),
+                                   response_status=200))
+        assert mine == theirs, event.verb
+        kinds.add((mine["actor"] is None, bool(mine["data"]), mine["customer_visible"],
+                   mine["expected_completion_at"] is None))
+    assert len(kinds) >= 3 and all(e["ticket_number"] == ticket.number for e in [
+        feed_event_out(e) for e in events])
+
+
 def test_a_scoped_feed_walks_events_in_bounded_steps(make_ticket, agent, dispatcher, engineer,
                                                      other_region_engineer, west_customer,
                                                      monkeypatch):
