@@ -5,9 +5,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from kefu.core.crypto import EncryptedTextField
+from kefu.core.history import history_records
 from kefu.core.masking import mask_phone
 
 
@@ -109,7 +109,7 @@ class StaffProfile(models.Model):
     # Bumped whenever the person's permissions, groups or regions change: the key of their
     # cached permissions (kefu.accounts.backends).
     access_version = models.PositiveIntegerField(default=0, editable=False)
-    history = HistoricalRecords(excluded_fields=["access_version"])
+    history = history_records(excluded_fields=["access_version"])
 
     class Meta:
         verbose_name = _("员工档案")

@@ -7,9 +7,28 @@ records who made the change even outside a web request (imports, CLI, jobs), and
 
 from django.db import connections
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from kefu.core.compiled import insert_row
 from kefu.core.errors import Conflict
+
+
+class _AllBut(frozenset):
+    """A ``no_db_index`` that names every field but these."""
+
+    def __contains__(self, name):
+        return not super().__contains__(name)
+
+
+def history_records(**options):
+    """``HistoricalRecords`` for a domain model, its table indexed only on the tracked row's
+    id (and simple-history's own history_date and history_user).
+
+    simple-history indexes every copied foreign key and unique column by default: 21 indexes
+    on the ticket history, each written on every save, for a table read only as one object's
+    history (by id). At one million tickets the history INSERT was a fifth of an intake on
+    PostgreSQL (1.1 ms of 5.6)."""
+    return HistoricalRecords(no_db_index=_AllBut({"id"}), **options)
 
 
 def save_attributed(obj, actor, *, at=None, **save_kwargs):

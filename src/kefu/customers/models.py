@@ -4,10 +4,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from kefu.accounts.models import Region
 from kefu.core.crypto import EncryptedTextField
+from kefu.core.history import history_records
 from kefu.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from kefu.core.models import TimelineEvent
 
@@ -86,7 +86,7 @@ class Customer(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+", verbose_name=_("建档人"),
     )
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = history_records(excluded_fields=["updated_at"])
 
     objects = CustomerQuerySet.as_manager()
 
@@ -123,7 +123,7 @@ class Contact(models.Model):
     name = models.CharField(_("联系人"), max_length=64)
     role = models.CharField(_("职务/关系"), max_length=64, blank=True, default="")
     is_primary = models.BooleanField(_("主要联系人"), default=False)
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         verbose_name = _("联系人")
@@ -156,7 +156,7 @@ class Phone(models.Model):
     number = EncryptedTextField(_("电话号码"))
     number_index = models.CharField(max_length=40, db_index=True)
     label = models.CharField(_("类型"), max_length=16, choices=Label.choices, default=Label.MOBILE)
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         verbose_name = _("电话")
@@ -181,7 +181,7 @@ class Address(models.Model):
     label = models.CharField(_("名称"), max_length=32, blank=True, default="", help_text=_("如 校区、仓库"))
     text = EncryptedTextField(_("地址"))
     is_default = models.BooleanField(_("默认地址"), default=False)
-    history = HistoricalRecords()
+    history = history_records()
 
     class Meta:
         verbose_name = _("地址")
@@ -226,7 +226,7 @@ class Asset(models.Model):
     notes = models.TextField(_("备注"), blank=True, default="")
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
-    history = HistoricalRecords()
+    history = history_records()
 
     objects = AssetQuerySet.as_manager()
 

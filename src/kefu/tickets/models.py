@@ -7,10 +7,10 @@ from django.db.models import Q
 from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from kefu.accounts.models import Department, Skill
 from kefu.core.compiled import insert_new
+from kefu.core.history import history_records
 from kefu.core.models import TimelineEvent
 from kefu.customers.models import Asset, Contact, Customer
 
@@ -391,7 +391,7 @@ class Ticket(models.Model):
     )
     idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
     version = models.PositiveIntegerField(_("版本"), default=1)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = history_records(excluded_fields=["updated_at"])
 
     objects = TicketQuerySet.as_manager()
 

@@ -52,3 +52,20 @@ def test_the_history_row_holds_every_tracked_value_as_the_model_does(customer, s
             continue
         assert getattr(latest, field.attname) == getattr(fresh, field.attname), field.name
     assert latest.id_number == "11010119900101123X"  # stored encrypted, read back in clear
+
+
+def test_history_tables_index_only_the_rows_id_its_date_and_its_user(db):
+    """Every history table (tickets, customers, staff ...) indexes the tracked row's id, the
+    history date and the user, not each copied foreign key and unique column (simple-history's
+    default: 21 indexes on the ticket history, all written on every save)."""
+    from django.apps import apps
+    from django.db import connection
+
+    historical = [m for m in apps.get_models() if m.__name__.startswith("Historical")]
+    assert {m._meta.model_name for m in historical} >= {"historicalticket", "historicalcustomer"}
+    with connection.cursor() as cursor:
+        for model in historical:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+            indexed = {tuple(c["columns"]) for c in constraints.values()
+                       if c["index"] and not c["primary_key"]}
+            assert indexed == {("id",), ("history_date",), ("history_user_id",)}, model.__name__
