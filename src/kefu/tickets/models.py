@@ -288,6 +288,13 @@ class TicketQuerySet(models.QuerySet):
 _STATUS_LABELS = {}  # status value -> lazy label, filled below the Ticket class
 
 
+# The columns queue filters and the department scope read, after the deadline in the queue
+# indexes: SQLite checks them in the index before reading the row, PostgreSQL as index
+# conditions. With the owner and the taker-in, a department agent's tab counts are read from
+# the indexes alone (SQLite at 1M: 60 -> 22 ms).
+QUEUE_FILTER_COLUMNS = ["status", "ticket_type", "priority", "department", "owner", "created_by"]
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("新建")
@@ -406,16 +413,19 @@ class Ticket(models.Model):
         ]
         indexes = [
             # Queues read open tickets in deadline order: partial indexes keep them index scans
-            # however many closed tickets pile up.
+            # however many closed tickets pile up. They also hold the columns a queue is
+            # filtered and scoped by (QUEUE_FILTER_COLUMNS), so a filter that matches few of
+            # the queue's tickets is checked in the index, not by reading each row: 已超时 +
+            # type + priority matching nothing read all 9,000 overdue rows at 1M (50 ms).
             models.Index(
-                fields=["resolve_due_at", "id"], name="ticket_open_resolve_due",
+                fields=["resolve_due_at", "id", *QUEUE_FILTER_COLUMNS], name="ticket_open_resolve_due",
                 condition=Q(status__in=list(OPEN_INDEX_STATUSES)),
             ),
             # All tickets in deadline order (the API's default list), and 待确认 (resolved,
             # awaiting the customer): found missing by the query-plan test.
             models.Index(fields=["resolve_due_at", "id"], name="ticket_resolve_due"),
             models.Index(
-                fields=["resolve_due_at", "id"], name="ticket_awaiting_due",
+                fields=["resolve_due_at", "id", *QUEUE_FILTER_COLUMNS], name="ticket_awaiting_due",
                 condition=Q(status="resolved"),
             ),
             models.Index(
@@ -443,21 +453,21 @@ class Ticket(models.Model):
             # above gave the rows but not their order, so PostgreSQL walked every open ticket's
             # deadline filtering on the owner (14 ms at 1M) or fetched and sorted the whole pool.
             models.Index(
-                fields=["owner", "resolve_due_at", "id"], name="ticket_mine_due",
+                fields=["owner", "resolve_due_at", "id", *QUEUE_FILTER_COLUMNS[:-2]], name="ticket_mine_due",
                 condition=Q(status__in=list(OPEN_INDEX_STATUSES)),
             ),
             models.Index(
-                fields=["resolve_due_at", "id"], name="ticket_pool_due",
+                fields=["resolve_due_at", "id", *QUEUE_FILTER_COLUMNS], name="ticket_pool_due",
                 condition=Q(owner__isnull=True, status__in=list(POOL_INDEX_STATUSES)),
             ),
             # 挂起 and 重大问题: small sets that walked the open tickets' index (15–20 ms a count
             # at 1M; the major list 43 ms on SQLite).
             models.Index(
-                fields=["resolve_due_at", "id"], name="ticket_on_hold_due",
+                fields=["resolve_due_at", "id", *QUEUE_FILTER_COLUMNS], name="ticket_on_hold_due",
                 condition=Q(status__in=list(ON_HOLD_INDEX_STATUSES)),
             ),
             models.Index(
-                fields=["resolve_due_at", "id"], name="ticket_major_due",
+                fields=["resolve_due_at", "id", *QUEUE_FILTER_COLUMNS], name="ticket_major_due",
                 condition=Q(is_major=True, status__in=list(OPEN_INDEX_STATUSES)),
             ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),

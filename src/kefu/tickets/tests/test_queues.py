@@ -35,3 +35,24 @@ def test_keyset_pages_walk_the_deadline_order_without_gaps(make_ticket):
         last = page[-1]
         page = keyset.page(Ticket.objects.open(), (last.resolve_due_at, last.pk), 3)
     assert seen == everything and len(seen) == 20
+
+
+@pytest.mark.django_db
+def test_the_queue_deadline_indexes_hold_the_filter_columns():
+    """Each queue's deadline index carries the columns queues are filtered and scoped by, in
+    the database (SQLite checks a filter in the index before reading the row only when the
+    index holds the column; PostgreSQL the same as index conditions)."""
+    from django.db import connection
+
+    from kefu.tickets.models import QUEUE_FILTER_COLUMNS
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Ticket._meta.db_table)
+    wanted = {Ticket._meta.get_field(name).column for name in QUEUE_FILTER_COLUMNS}
+    for name in ("ticket_open_resolve_due", "ticket_pool_due", "ticket_on_hold_due",
+                 "ticket_major_due", "ticket_awaiting_due", "ticket_mine_due"):
+        columns = constraints[name]["columns"]
+        assert columns[columns.index("resolve_due_at"):][:2] == ["resolve_due_at", "id"], name
+        # "Mine" leads with the owner, who is the user: the taker-in adds nothing there.
+        expected = wanted - {"created_by_id"} if name == "ticket_mine_due" else wanted
+        assert expected <= set(columns), name
