@@ -55,7 +55,6 @@ def _locked(ticket, version=None):
     return row
 
 
-@transaction.atomic
 def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, description="",
                   contact=None, asset=None, department=None, service_mode=None, occurred_at=None,
                   environment="", error_shown="", customer_expects_at=None, idempotency_key=None,
@@ -65,6 +64,24 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
     With ``idempotency_key`` (a channel message id or an Idempotency-Key header) the same key
     returns the ticket created the first time instead of a second one.
     """
+    args = locals()
+    try:
+        return _take_in(**args)
+    except IntegrityError:
+        # The key was free when checked and taken at the INSERT: a concurrent intake committed
+        # in between. The whole intake was undone (its number too, so no gap): hand back that
+        # intake's ticket. Inside a caller's transaction the undoing is a savepoint's; as the
+        # whole transaction (the API's) it costs no savepoint around the INSERT.
+        existing = Ticket.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+
+
+@transaction.atomic
+def _take_in(*, actor, customer, channel, ticket_type, priority, subject, description, contact,
+             asset, department, service_mode, occurred_at, environment, error_shown,
+             customer_expects_at, idempotency_key, now):
     if idempotency_key:
         existing = _by_idempotency_key.first(idempotency_key=idempotency_key)
         if existing is not None:
@@ -94,15 +111,7 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
         resolve_warn_at=sla.warn_at(policy, now, resolve_due),
         created_at=now, created_by=actor, idempotency_key=idempotency_key or None,
     )
-    if not idempotency_key:
-        save_attributed(ticket, actor, at=now)
-    else:
-        try:
-            with transaction.atomic():  # a savepoint only where a duplicate key can happen
-                save_attributed(ticket, actor, at=now)
-        except IntegrityError:
-            # A concurrent intake with the same key won the race: hand back its ticket.
-            return Ticket.objects.get(idempotency_key=idempotency_key)
+    save_attributed(ticket, actor, at=now)
     # The events written here, oldest first: the API answers with them without reading back.
     ticket.new_events = [_event(ticket, actor, "created", gettext("受理工单"), at=now)]
     # The department object is already loaded: intake without auto-assignment costs no query.

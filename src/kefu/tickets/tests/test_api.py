@@ -180,6 +180,45 @@ def test_concurrent_posts_with_one_key_create_one_ticket(agent, customer, config
     assert set(numbers) == {Ticket.objects.get().number}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_intake_that_is_the_whole_transaction_needs_no_savepoint(agent, customer, config):
+    """The API's intake is the outermost transaction: no SAVEPOINT around the INSERT."""
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(agent)
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, URL, intake(customer), **{"Idempotency-Key": "order-5521"})
+    assert response.status_code == 201
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in sent if sql.upper().startswith(("SAVEPOINT", "RELEASE"))], sent
+    assert any(sql.startswith("INSERT INTO") for sql in sent)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_taken_between_the_check_and_the_insert_hands_back_that_ticket(
+        agent, customer, config, monkeypatch):
+    """The race a concurrent intake can win: the key is not there when checked, and is when
+    the INSERT runs. Outermost, the whole intake is rolled back (its number too: no gap) and
+    the winner's ticket handed back; inside a caller's transaction, a savepoint keeps that
+    transaction usable."""
+    from django.db import transaction
+
+    refs = {"channel": config["phone"], "ticket_type": config["fault"], "priority": config["normal"]}
+    first = services.ticket_create(actor=agent, customer=customer, subject="卡纸",
+                                   idempotency_key="race-2", **refs)
+    monkeypatch.setattr(services._by_idempotency_key, "first", lambda **values: None)
+    again = services.ticket_create(actor=agent, customer=customer, subject="卡纸",
+                                   idempotency_key="race-2", **refs)
+    assert again.pk == first.pk and Ticket.objects.count() == 1
+    with transaction.atomic():
+        inner = services.ticket_create(actor=agent, customer=customer, subject="卡纸",
+                                       idempotency_key="race-2", **refs)
+        assert inner.pk == first.pk
+        assert Ticket.objects.count() == 1  # the caller's transaction still works
+    following = services.ticket_create(actor=agent, customer=customer, subject="下一张", **refs)
+    assert int(following.number[-4:]) == int(first.number[-4:]) + 1  # no number was used up
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"channel": "pigeon"}, "channel"),
     ({"ticket_type": "nope"}, "ticket_type"),
