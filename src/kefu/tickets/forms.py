@@ -74,7 +74,7 @@ def staff_choices():
     perm = Q(groups__permissions__codename="change_ticket",
              groups__permissions__content_type__app_label="tickets")
     return (User.objects.filter(is_active=True, staff__isnull=False).filter(perm | Q(is_superuser=True))
-            .select_related("staff").order_by("staff__employee_no").distinct())
+            .select_related("staff__department").order_by("staff__employee_no").distinct())
 
 
 class StaffChoiceField(forms.ModelChoiceField):
