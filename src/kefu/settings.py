@@ -210,6 +210,8 @@ TEMPLATES = [
         },
     }
 ]
+# Django's renderer, with <input> and <textarea> written in Python (the same markup).
+FORM_RENDERER = "kefu.core.forms.FastRenderer"
 
 # Databases: SQLite (WAL) in DATA_DIR by default; KEFU_DATABASE_URL=postgres://... otherwise.
 DATABASE_URL = env("DATABASE_URL")

@@ -78,6 +78,8 @@ def staff_choices():
 
 
 class StaffChoiceField(forms.ModelChoiceField):
+    widget = FastSelect
+
     def label_from_instance(self, user):
         staff = user.staff
         suffix = "" if staff.available else _("（暂不可接单）")

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from kefu.accounts.models import person_name
 from kefu.core.compiled import Compiled
 from kefu.core.errors import DomainError, ValidationFailed
-from kefu.tickets import keyset, services, workflow
+from kefu.tickets import config, keyset, services, workflow
 from kefu.tickets.confirmation import confirmation_url
 from kefu.tickets.forms import (
     ActionForm,
@@ -308,6 +308,38 @@ def _action_forms(user, ticket, bound=None):
     return result
 
 
+TIMELINE_LENGTH = 100  # the newest events shown on the ticket page
+
+
+def timeline_items(ticket):
+    """The ticket page's timeline: the ``<li>`` of each of its newest events, written here as
+    the queue rows are (fifty events were some 400 template variables, each resolved and escaped
+    through Django's lazy-string wrapper: a fifth of the page's time). The actors come from the
+    per-process people cache, not a join per page. None when the ticket has no events."""
+    events = list(ticket.events.only("ticket_id", "at", "actor_id", "summary", "customer_visible",
+                                     "expected_completion_at")[:TIMELINE_LENGTH])
+    if not events:
+        return None
+    esc = html.escape
+    people = config.people({e.actor_id for e in events if e.actor_id})
+    said, system = _("%(actor)s：%(summary)s"), _("系统")
+    synced = f' <span class="badge text-bg-info synced">{esc(_("已同步客户"))}</span>'
+    items = []
+    for e in events:
+        actor = people.get(e.actor_id)
+        who = (person_name(actor) or actor.get_username()) if actor else system
+        line = said % {"actor": esc(who), "summary": esc(e.summary)}
+        expected = ""
+        if e.expected_completion_at:
+            at = timezone.localtime(e.expected_completion_at).strftime("%Y-%m-%d %H:%M")
+            expected = f' <small class="text-muted">{esc(_("预计完成 %(at)s") % {"at": at})}</small>'
+        items.append(
+            f'<li class="ticket-event{" customer-visible" if e.customer_visible else ""}">'
+            f'<span class="text-muted">{timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M")}</span> '
+            f'{line}{synced if e.customer_visible else ""}{expected}</li>')
+    return mark_safe("\n".join(items))
+
+
 def _detail_context(request, ticket, bound=None):
     now = timezone.now()
     running = ticket.status in Ticket.RUNNING_STATUSES
@@ -320,7 +352,7 @@ def _detail_context(request, ticket, bound=None):
     wants_phrases = any(a["name"] in ("note", "resolve") for a in actions)
     return {
         "ticket": ticket,
-        "events": ticket.events.select_related("actor", "actor__staff")[:100],
+        "timeline": timeline_items(ticket),
         "actions": actions,
         "phrases": phrases_by_kind() if wants_phrases else [],
         "resolve_css": resolve_css, "resolve_label": resolve_label,
@@ -336,8 +368,7 @@ def _detail_context(request, ticket, bound=None):
 def ticket_detail(request, pk):
     ticket = get_ticket_for_user(request.user, pk)
     if request.htmx and request.htmx.target == "timeline":
-        events = ticket.events.select_related("actor", "actor__staff")[:100]
-        return render(request, "tickets/detail.html#timeline", {"ticket": ticket, "events": events})
+        return render(request, "tickets/detail.html#timeline", {"timeline": timeline_items(ticket)})
     return render(request, "tickets/detail.html", _detail_context(request, ticket))
 
 

@@ -69,6 +69,34 @@ def test_the_timeline_is_a_partial_for_htmx(owned, agent):
     assert html.startswith('<div id="timeline">') and "<nav" not in html
 
 
+def test_each_timeline_line_names_its_time_actor_and_expected_completion(owned, agent):
+    """The timeline's lines are written in Python: newest first, local times, the actor's name
+    (系统 without one), the text escaped, the 已同步客户 badge and the expected completion."""
+    services.ticket_add_note(actor=agent, ticket=owned, text="<b>已到店</b> & 检测", customer_visible=True,
+                             expected_completion_at=at("2026-11-26 18:30"), now=at("2026-11-24 11:00"))
+    TicketEvent.objects.create(ticket=owned, at=at("2026-11-24 12:15"), verb="sla", summary="响应超时")
+    html = logged_in(agent).get(url(owned)).content.decode()
+    lines = html.split('<ul class="list-unstyled timeline small mb-0">')[1].split("</ul>")[0].split("\n")
+    assert lines[0] == '<li class="ticket-event"><span class="text-muted">2026-11-24 12:15</span> 系统：响应超时</li>'
+    assert lines[1] == (
+        '<li class="ticket-event customer-visible"><span class="text-muted">2026-11-24 11:00</span> '
+        f"{agent.staff.display_name}：&lt;b&gt;已到店&lt;/b&gt; &amp; 检测"
+        ' <span class="badge text-bg-info synced">已同步客户</span>'
+        ' <small class="text-muted">预计完成 2026-11-26 18:30</small></li>')
+    assert len(lines) == TicketEvent.objects.filter(ticket=owned).count()
+    english = logged_in(agent)
+    english.cookies["django_language"] = "en"
+    html = english.get(url(owned)).content.decode()
+    assert "System: " in html and "Shared with the customer" in html
+    assert "Expected completion 2026-11-26 18:30" in html
+
+
+def test_a_ticket_without_events_says_so(owned, agent):
+    TicketEvent.objects.filter(ticket=owned).delete()
+    html = logged_in(agent).get(url(owned), headers={**HTMX, "HX-Target": "timeline"}).content.decode()
+    assert "暂无动态" in html and "ticket-event" not in html
+
+
 def test_the_detail_page_has_a_query_budget(owned, agent, django_assert_max_num_queries):
     for i in range(20):
         services.ticket_add_note(actor=agent, ticket=owned, text=f"进展{i}")
