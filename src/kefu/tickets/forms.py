@@ -73,18 +73,44 @@ def staff_choices():
     User = get_user_model()
     perm = Q(groups__permissions__codename="change_ticket",
              groups__permissions__content_type__app_label="tickets")
+    # The phone is encrypted and not needed here: not decrypted for nothing.
     return (User.objects.filter(is_active=True, staff__isnull=False).filter(perm | Q(is_superuser=True))
-            .select_related("staff__department").order_by("staff__employee_no").distinct())
+            .select_related("staff__department").defer("staff__phone")
+            .order_by("staff__employee_no").distinct())
+
+
+class _StaffChoices(forms.models.ModelChoiceIterator):
+    """The people as (id, label), read as plain values in one query. Django's iterator streams
+    whole users (``queryset.iterator()``: on PostgreSQL a server-side cursor, DECLARE, FETCH and
+    CLOSE) and builds a user, a staff profile and a department for each: 3.5-7 ms for the few
+    dozen people of a ticket page's assign and hand-off forms, against under 1 ms as values."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for pk, *label in self.queryset.values_list("pk", *STAFF_LABEL_COLUMNS):
+            yield (pk, staff_label(*label))
+
+
+STAFF_LABEL_COLUMNS = ("staff__display_name", "staff__employee_no", "staff__department__name",
+                       "staff__available")
+
+
+def staff_label(display_name, employee_no, department, available):
+    """How a person is offered in a choice: 姓名（工号） · 部门, and whether they take tickets now."""
+    suffix = "" if available else _("（暂不可接单）")
+    dept = f" · {department}" if department else ""
+    return f"{display_name}（{employee_no}）{dept}{suffix}"
 
 
 class StaffChoiceField(forms.ModelChoiceField):
     widget = FastSelect
+    iterator = _StaffChoices
 
     def label_from_instance(self, user):
         staff = user.staff
-        suffix = "" if staff.available else _("（暂不可接单）")
-        dept = f" · {staff.department}" if staff.department_id else ""
-        return f"{staff.display_name}（{staff.employee_no}）{dept}{suffix}"
+        return staff_label(staff.display_name, staff.employee_no,
+                           staff.department.name if staff.department_id else "", staff.available)
 
 
 class TicketCreateForm(StyledForm):

@@ -97,6 +97,24 @@ def test_a_ticket_without_events_says_so(owned, agent):
     assert "暂无动态" in html and "ticket-event" not in html
 
 
+def test_the_people_offered_are_named_with_number_department_and_availability(
+        owned, dispatcher, engineer, department):
+    """The assign form offers everyone who works on tickets, the hand-off form the hotline
+    engineers: 姓名（工号） · 部门, （暂不可接单） for those not taking tickets now, escaped."""
+    from kefu.accounts.models import Department
+
+    engineer.staff.available = False
+    engineer.staff.department = Department.objects.create(code="l2", name="<二线> & 技术")
+    engineer.staff.save()
+    response = logged_in(dispatcher).get(url(owned))
+    assign, handoff = form_html(response, "assign"), form_html(response, "handoff")
+    assert f'<option value="{dispatcher.pk}">赵敏（D001） · 客服中心</option>' in assign
+    expected = f'<option value="{engineer.pk}">陈工（E001） · &lt;二线&gt; &amp; 技术（暂不可接单）</option>'
+    assert expected in assign and expected in handoff
+    assert "赵敏" not in handoff and '<option value="" selected>任一热线工程师</option>' in handoff
+    assert '<option value="" selected>请选择</option>' in assign
+
+
 def test_the_detail_page_has_a_query_budget(owned, agent, django_assert_max_num_queries):
     for i in range(20):
         services.ticket_add_note(actor=agent, ticket=owned, text=f"进展{i}")
