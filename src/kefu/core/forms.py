@@ -2,7 +2,6 @@ import html
 
 from django import forms
 from django.forms.renderers import DjangoTemplates
-from django.forms.utils import flatatt
 from django.utils.safestring import SafeData, mark_safe
 
 
@@ -21,7 +20,17 @@ class FastSelect(forms.Select):
             f'<option value="{_escape(key)}"{" selected" if str(key) in chosen else ""}>'
             f"{_escape(label)}</option>"
             for key, label in self.choices)
-        return mark_safe(f"<select{flatatt(final)}>{options}</select>")
+        return mark_safe(f"<select{_flatatt(final)}>{options}</select>")
+
+
+def _flatatt(attrs):
+    """Django's ``flatatt`` (the valued attributes sorted, then the true ones; False and None
+    left out), escaped with ``html.escape`` instead of ``format_html_join``: a third of a
+    filter box's time."""
+    valued = sorted((k, v) for k, v in attrs.items() if not isinstance(v, bool) and v is not None)
+    flags = sorted(k for k, v in attrs.items() if v is True)
+    return ("".join(f' {_escape(k)}="{_escape(v)}"' for k, v in valued)
+            + "".join(f" {_escape(k)}" for k in flags))
 
 
 def _escape(value):

@@ -107,3 +107,14 @@ def test_the_project_uses_it():
     from django.forms.renderers import get_default_renderer
 
     assert isinstance(get_default_renderer(), FastRenderer)
+
+
+def test_fast_select_writes_its_attributes_as_flatatt_does():
+    from django.forms.utils import flatatt
+
+    from kefu.core.forms import _flatatt
+
+    for attrs in ({}, {"name": "kind", "class": "form-select", "id": "id_kind"},
+                  {"z": "1", "required": True, "disabled": False, "a": None, "data-x": '"<q>" & \'y\'',
+                   "autofocus": True, "title": gettext_lazy("问题摘要"), "aria-label": mark_safe("<b>安全</b>")}):
+        assert _flatatt(attrs) == str(flatatt(attrs)), attrs
