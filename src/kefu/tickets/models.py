@@ -318,8 +318,16 @@ class Ticket(models.Model):
     RUNNING_STATUSES = RUNNING_INDEX_STATUSES  # open with the SLA clock running (not on hold)
 
     number = models.CharField(_("工单编号"), max_length=32, unique=True)
+    # No single-column index on these keys (db_index=False): every index is written on each
+    # intake. The customer's and the owner's tickets are found through ticket_customer_history
+    # and ticket_owner_queue, which begin with them; nothing looks tickets up by channel, type,
+    # priority, service mode or SLA policy alone (the queue filters are in the deadline
+    # indexes), nor by hand-off engineer. Deleting such a row (refused while tickets use it)
+    # reads the whole table: an administrator's rare action. Dropping the eight made an intake
+    # with random customers 13 % faster at one million tickets on SQLite.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("客户")
+        Customer, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("客户"),
+        db_index=False,
     )
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -329,19 +337,23 @@ class Ticket(models.Model):
         Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets",
         verbose_name=_("设备"),
     )
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, verbose_name=_("受理渠道"))
-    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, verbose_name=_("工单类型"))
-    priority = models.ForeignKey(Priority, on_delete=models.PROTECT, verbose_name=_("优先级"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, verbose_name=_("受理渠道"),
+                                db_index=False)
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, verbose_name=_("工单类型"),
+                                    db_index=False)
+    priority = models.ForeignKey(Priority, on_delete=models.PROTECT, verbose_name=_("优先级"),
+                                 db_index=False)
     department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name=_("处理部门"),
     )
     service_mode = models.ForeignKey(
-        ServiceMode, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("服务方式")
+        ServiceMode, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("服务方式"),
+        db_index=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="owned_tickets", verbose_name=_("处理人"),
+        related_name="owned_tickets", verbose_name=_("处理人"), db_index=False,
     )
     subject = models.CharField(_("问题摘要"), max_length=200)
     description = models.TextField(_("问题描述"), blank=True, default="")
@@ -352,7 +364,8 @@ class Ticket(models.Model):
     customer_expects_at = models.DateTimeField(_("客户期望解决时间"), null=True, blank=True)
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.NEW)
     sla_policy = models.ForeignKey(
-        SlaPolicy, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("SLA 规则")
+        SlaPolicy, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("SLA 规则"),
+        db_index=False,
     )
     response_due_at = models.DateTimeField(_("响应截止"), null=True, blank=True)
     resolve_due_at = models.DateTimeField(_("解决截止"), null=True, blank=True)
@@ -375,7 +388,7 @@ class Ticket(models.Model):
     )
     handoff_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("转交热线工程师"),
+        related_name="+", verbose_name=_("转交热线工程师"), db_index=False,
     )
     handoff_due_at = models.DateTimeField(_("转交截止"), null=True, blank=True)
     handoff_breached_at = models.DateTimeField(_("转交已超时"), null=True, blank=True)
