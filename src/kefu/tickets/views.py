@@ -63,8 +63,12 @@ SAVED_FILTERS_MAX = 20
 
 
 def _queue(name, base, user, now):
+    """One of the QUEUES; ``base`` is the user's visible tickets, ``visible_to(user)``."""
     if name == "mine":
-        return base.mine(user)
+        # A ticket the user owns is in their scope (TicketScope.q: their own, or ...): the
+        # scope's OR over owner, taker-in and department only made PostgreSQL combine four
+        # indexes to count what the owner's index holds (22 -> 2 ms at one million tickets).
+        return Ticket.objects.mine(user)
     if name == "pool":
         return base.pool()
     if name == "due_soon":

@@ -56,3 +56,30 @@ def test_the_queue_deadline_indexes_hold_the_filter_columns():
         # "Mine" leads with the owner, who is the user: the taker-in adds nothing there.
         expected = wanted - {"created_by_id"} if name == "ticket_mine_due" else wanted
         assert expected <= set(columns), name
+
+
+def test_mine_is_the_owned_part_of_what_the_user_sees(make_ticket, agent, dispatcher, engineer,
+                                                       other_region_engineer, supervisor, west_customer):
+    """我的工单 is read without the scope's OR (a ticket someone owns is in their scope): the
+    same tickets as the scoped queue, for staff limited by department, by region, or not at all,
+    including ones owned in another department or for another region's customer."""
+    from django.contrib.auth import get_user_model
+
+    from kefu.accounts.models import Department
+    from kefu.tickets import views
+
+    elsewhere = Department.objects.create(code="far", name="外地服务部")
+    stranger = get_user_model().objects.create_user("nostaff", password="x")
+    stranger.user_permissions.add(*agent.groups.first().permissions.filter(codename="view_ticket"))
+    people = [agent, dispatcher, engineer, other_region_engineer, supervisor, stranger]
+    for i, owner in enumerate(people * 2):
+        ticket = make_ticket(now=f"2026-11-24 0{i % 10}:00")
+        extra = {"customer": west_customer} if i % 3 == 0 else {}
+        Ticket.objects.filter(pk=ticket.pk).update(
+            owner=owner, status=Ticket.Status.IN_PROGRESS, department=elsewhere if i % 2 else None, **extra)
+    for user in people:
+        user = get_user_model().objects.get(pk=user.pk)  # fresh permission caches
+        mine = views._queue("mine", Ticket.objects.visible_to(user), user, NOW)
+        scoped = Ticket.objects.visible_to(user).mine(user)
+        assert pks(mine) == pks(scoped) and len(pks(mine)) == 2, user.username
+        assert "department_id" not in str(mine.query).split(" WHERE ")[1], user.username
