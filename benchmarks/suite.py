@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TICKETS = 20_000
 BENCH_SUBJECT = "【基准测试】"  # subject prefix of the tickets the create operations take in
 DETAIL_SUBJECT = "【基准测试】五十条动态"  # the ticket the detail page shows
+SAMPLE_CUSTOMERS = 200  # the random-customer intake draws from this many
 DETAIL_EVENTS = 50
 DEEP_PAGES = 50  # the API's deep page: follow this many next cursors first
 PAGE_LIMIT = 25
@@ -473,6 +474,18 @@ class Suite:
                 "priority": "normal", "subject": f"{BENCH_SUBJECT}打印机卡纸 {i}",
                 "description": "进纸口卡纸，显示 E-01"}, f"bench-{self.run_id}-{i}"
 
+    def sample_customers(self, count=SAMPLE_CUSTOMERS):
+        """Customers the acting agent may take tickets in for, spread over the table."""
+        from django.db.models import Max, Min
+
+        from kefu.customers.models import Customer
+
+        visible = Customer.objects.visible_to(self.agent)
+        bounds = visible.aggregate(lo=Min("pk"), hi=Max("pk"))
+        rng = random.Random(3)
+        ids = {rng.randint(bounds["lo"], bounds["hi"]) for _ in range(count * 20)}
+        return list(visible.filter(pk__in=ids)[:count]) or [self.customer]
+
     def queue_paths(self):
         from kefu.tickets.models import Priority, TicketType
 
@@ -528,6 +541,21 @@ class Suite:
                                        subject=f"{BENCH_SUBJECT}打印机卡纸 {next(self.serial)}",
                                        description="进纸口卡纸，显示 E-01", **self.refs)
             yield self.result(name, create, self.creates)
+
+        # As intake is: each ticket for another customer, so the customer's index pages are
+        # mostly not in the cache (the row above repeats one customer, as earlier runs did).
+        name = "service: ticket_create, random customers"
+        if self.wanted(name):
+            customers = self.sample_customers()
+            rng = random.Random(7)
+
+            def create_for_anyone():
+                services.ticket_create(actor=self.agent, customer=rng.choice(customers),
+                                       subject=f"{BENCH_SUBJECT}打印机卡纸 {next(self.serial)}",
+                                       description="进纸口卡纸，显示 E-01", **self.refs)
+            r = self.result(name, create_for_anyone, self.creates)
+            r.note = f"{len(customers)} customers"
+            yield r
 
         name = "API: POST /tickets (in-process)"
         if self.wanted(name):
