@@ -484,6 +484,12 @@ class Ticket(models.Model):
                 condition=Q(is_major=True, status__in=list(OPEN_INDEX_STATUSES)),
             ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_history"),
+            # 周复盘 (review.py) reads one or two weeks by intake time and by resolution time:
+            # without these its queries read the whole table (10 s for the page on SQLite and
+            # 1.2 s on PostgreSQL at one million tickets). Both keys grow with time, so each new
+            # entry goes to the end of its index.
+            models.Index(fields=["created_at", "id"], name="ticket_created"),
+            models.Index(fields=["resolved_at"], name="ticket_resolved"),
         ]
 
     def __str__(self):
@@ -543,7 +549,11 @@ class TicketEvent(TimelineEvent):
     class Meta(TimelineEvent.Meta):
         verbose_name = _("工单动态")
         verbose_name_plural = _("工单动态")
-        indexes = [models.Index(fields=["ticket", "-at"], name="ticket_event_timeline")]
+        indexes = [
+            models.Index(fields=["ticket", "-at"], name="ticket_event_timeline"),
+            # The weekly review's reopens and chases: two verbs over two weeks, not every event.
+            models.Index(fields=["verb", "at"], name="ticket_event_verb_at"),
+        ]
 
 
 class Phrase(models.Model):

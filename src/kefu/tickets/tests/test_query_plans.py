@@ -388,3 +388,21 @@ def test_a_filtered_queue_checks_its_filters_in_the_index(plan_data, name):
     assert_reads_tickets_by_index(plan, plan_data["indexes"], f"{name} + type + priority")
     conditions = " ".join(line for line in plan.splitlines() if "Index Cond:" in line)
     assert "ticket_type_id =" in conditions and "priority_id =" in conditions, plan
+
+
+def test_the_weekly_review_reads_the_week_by_index(plan_data):
+    """周复盘 reads one or two weeks of three years: by intake time (types, frequent problems,
+    products, suggestions), by resolution time (SLA), open complaints through the open-ticket
+    indexes; none of its ticket queries reads the whole table (10 s for the page on SQLite at
+    one million tickets before ticket_created and ticket_resolved)."""
+    from kefu.tickets import review
+
+    week = review.Week.containing(NOW)
+    with CaptureQueriesContext(connection) as ctx:
+        review.weekly_review(week, now=NOW)
+    reads = [q["sql"] for q in ctx.captured_queries if f'FROM "{TABLE}"' in q["sql"]]
+    assert len(reads) == review.REVIEW_QUERIES - 1, reads  # the seventh reads the events
+    used = set()
+    for sql in reads:
+        used |= assert_reads_tickets_by_index(explain(sql), plan_data["indexes"], f"review: {sql}")
+    assert {"ticket_created", "ticket_resolved"} <= used, used
