@@ -334,6 +334,14 @@ def _check_daily_counts(say):
             f"in {time.perf_counter() - began:.1f} s")
 
 
+def pick_supervisor():
+    """A supervisor (the weekly review is theirs), or None when the data has none."""
+    from django.contrib.auth import get_user_model
+
+    return (get_user_model().objects.filter(groups__name="supervisor", is_active=True)
+            .order_by("pk").first())
+
+
 def pick_agent():
     """The agent who owns the most open tickets (their "mine" queue is the fullest); a bench
     agent of our own when the data has none."""
@@ -427,6 +435,12 @@ class Suite:
         self.browser = Client()
         self.browser.force_login(self.agent)
         self.session_cookie = f"sessionid={self.browser.cookies['sessionid'].value}"
+        self.supervisor = pick_supervisor()
+        self.boss, self.boss_cookie = None, None
+        if self.supervisor is not None:
+            self.boss = Client()
+            self.boss.force_login(self.supervisor)
+            self.boss_cookie = f"sessionid={self.boss.cookies['sessionid'].value}"
         self.serial = itertools.count()
         self.run_id = time.time_ns()
         self.queries = {}  # in-process query counts, shown for the gunicorn rows too
@@ -441,6 +455,8 @@ class Suite:
 
         with contextlib.suppress(Exception):
             self.browser.logout()
+            if self.boss is not None:
+                self.boss.logout()
         ApiToken.objects.filter(pk=self.token_row.pk).delete()
         created = Ticket.objects.filter(Q(subject__startswith=BENCH_SUBJECT) & ~Q(subject=DETAIL_SUBJECT),
                                         created_at__gte=self.started)
@@ -485,6 +501,11 @@ class Suite:
         rng = random.Random(3)
         ids = {rng.randint(bounds["lo"], bounds["hi"]) for _ in range(count * 20)}
         return list(visible.filter(pk__in=ids)[:count]) or [self.customer]
+
+    def supervisor_paths(self):
+        """Pages of a supervisor's session: the weekly review (周复盘) of the current week, a few
+        thousand tickets' worth at one million; none when the data has no supervisor."""
+        return [("page: weekly review (supervisor)", "/tickets/review/")] if self.boss else []
 
     def queue_paths(self):
         from kefu.tickets.models import Priority, TicketType
@@ -571,6 +592,10 @@ class Suite:
             name = f"{name} (in-process)"
             if self.wanted(name):
                 yield self.result(name, self.get(self.browser, path), self.repeat)
+        for name, path in self.supervisor_paths():
+            name = f"{name} (in-process)"
+            if self.wanted(name):
+                yield self.result(name, self.get(self.boss, path), max(3, self.repeat // 5))
 
         self.cursor, self.cursor_page = None, 1
         name = "API: GET /tickets first page (in-process)"
@@ -645,6 +670,11 @@ class Suite:
             if self.wanted(name):
                 ops.append((name, _fixed("GET", path, {"Cookie": self.session_cookie}), self.repeat, 1,
                             200, f"{label} (in-process)"))
+        for label, path in self.supervisor_paths():
+            name = f"{label} (gunicorn)"
+            if self.wanted(name):
+                ops.append((name, _fixed("GET", path, {"Cookie": self.boss_cookie}), max(3, self.repeat // 5),
+                            1, 200, f"{label} (in-process)"))
         bearer = {"Authorization": f"Bearer {self.token}"}
         name = "API: GET /tickets first page (gunicorn)"
         if self.wanted(name):
