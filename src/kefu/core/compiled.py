@@ -152,11 +152,11 @@ def _statement(model, connection):
         if returning:
             sql += " RETURNING " + quote(pk.column)
         _statements[key] = (sql, fields, returning)
-        _none_kept[key] = [(f, _keeps_none(f, connection)) for f in fields]
+        _prepared[key] = [(f, _keeps_none(f, connection)) for f in fields]
     return _statements[key]
 
 
-_none_kept = {}
+_prepared = {}  # per statement: each field and whether it keeps None as None (_params)
 
 
 def _keeps_none(field, connection):
@@ -173,7 +173,7 @@ def _params(obj, model, connection):
     """The INSERT's parameters for a new ``obj``: each field's ``pre_save`` and, unless it is a
     None the field keeps as None, its ``get_db_prep_save``."""
     params = []
-    for field, keeps_none in _none_kept[(model, connection.alias)]:
+    for field, keeps_none in _prepared[(model, connection.alias)]:
         value = field.pre_save(obj, True)
         params.append(None if value is None and keeps_none else field.get_db_prep_save(value, connection))
     return params

@@ -73,10 +73,10 @@ def staff_choices():
     User = get_user_model()
     perm = Q(groups__permissions__codename="change_ticket",
              groups__permissions__content_type__app_label="tickets")
-    # The phone is encrypted and not needed here: not decrypted for nothing.
+    # The choices are labelled from values (_StaffChoices); a chosen person comes with the
+    # profile, as the services and the API answer name them.
     return (User.objects.filter(is_active=True, staff__isnull=False).filter(perm | Q(is_superuser=True))
-            .select_related("staff__department").defer("staff__phone")
-            .order_by("staff__employee_no").distinct())
+            .select_related("staff").order_by("staff__employee_no").distinct())
 
 
 class _StaffChoices(forms.models.ModelChoiceIterator):
@@ -104,13 +104,10 @@ def staff_label(display_name, employee_no, department, available):
 
 
 class StaffChoiceField(forms.ModelChoiceField):
+    """A person to give a ticket to, offered as ``staff_label`` says (``_StaffChoices``)."""
+
     widget = FastSelect
     iterator = _StaffChoices
-
-    def label_from_instance(self, user):
-        staff = user.staff
-        return staff_label(staff.display_name, staff.employee_no,
-                           staff.department.name if staff.department_id else "", staff.available)
 
 
 class TicketCreateForm(StyledForm):

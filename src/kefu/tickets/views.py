@@ -202,6 +202,11 @@ def ticket_queue(request):
     })
 
 
+def _minute(moment):
+    """A time as the pages show it: local, to the minute (the ``date:"Y-m-d H:i"`` filter)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def _queue_row(t, pick, url, status_label):
     """One queue row's ``<tr>``. Written here rather than in the template: 25 rows of eight
     cells were some 200 template variables, each resolved and escaped through Django's lazy
@@ -209,8 +214,7 @@ def _queue_row(t, pick, url, status_label):
     ends up calling."""
     esc = html.escape
     owner = person_name(t.owner) if t.owner else "—"
-    due_title = (timezone.localtime(t.resolve_due_at).strftime("%Y-%m-%d %H:%M")
-                 if t.resolve_due_at else "")
+    due_title = _minute(t.resolve_due_at) if t.resolve_due_at else ""
     box = (f'<td><input type="checkbox" class="form-check-input bulk-pick" name="tickets" '
            f'value="{t.pk}" aria-label="{esc(t.number)}"></td>') if pick else ""
     major = f' <span class="badge text-bg-danger">{esc(_("重大"))}</span>' if t.is_major else ""
@@ -335,11 +339,11 @@ def timeline_items(ticket):
         line = said % {"actor": esc(who), "summary": esc(e.summary)}
         expected = ""
         if e.expected_completion_at:
-            at = timezone.localtime(e.expected_completion_at).strftime("%Y-%m-%d %H:%M")
+            at = _minute(e.expected_completion_at)
             expected = f' <small class="text-muted">{esc(_("预计完成 %(at)s") % {"at": at})}</small>'
         items.append(
             f'<li class="ticket-event{" customer-visible" if e.customer_visible else ""}">'
-            f'<span class="text-muted">{timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M")}</span> '
+            f'<span class="text-muted">{_minute(e.at)}</span> '
             f'{line}{synced if e.customer_visible else ""}{expected}</li>')
     return mark_safe("\n".join(items))
 
