@@ -83,3 +83,25 @@ def test_mine_is_the_owned_part_of_what_the_user_sees(make_ticket, agent, dispat
         scoped = Ticket.objects.visible_to(user).mine(user)
         assert pks(mine) == pks(scoped) and len(pks(mine)) == 2, user.username
         assert "department_id" not in str(mine.query).split(" WHERE ")[1], user.username
+
+
+@pytest.mark.django_db
+def test_the_tickets_table_indexes_its_keys_only_where_something_reads_them():
+    """No single-column index on keys nothing looks tickets up by (each one is written on every
+    intake); the customer's and the owner's tickets are reached through composite indexes that
+    begin with them, and the weekly review's weeks through the two time indexes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Ticket._meta.db_table)
+    indexed_alone = {c["columns"][0] for c in constraints.values()
+                     if c["index"] and not c["unique"] and len(c["columns"]) == 1}
+    unindexed = {Ticket._meta.get_field(name).column for name in (
+        "customer", "owner", "channel", "ticket_type", "priority", "service_mode", "sla_policy",
+        "handoff_to")}
+    assert not unindexed & indexed_alone, unindexed & indexed_alone
+    assert constraints["ticket_customer_history"]["columns"][0] == "customer_id"
+    assert constraints["ticket_owner_queue"]["columns"][0] == "owner_id"
+    assert constraints["ticket_created"]["columns"] == ["created_at", "id"]
+    assert constraints["ticket_resolved"]["columns"] == ["resolved_at"]
+    assert {"department_id", "created_by_id"} <= indexed_alone  # the scope's ORs read these
