@@ -63,10 +63,24 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
 
     With ``idempotency_key`` (a channel message id or an Idempotency-Key header) the same key
     returns the ticket created the first time instead of a second one.
+
+    Everything that only reads (the key's earlier ticket, the checks, the policy, the deadlines
+    on the working calendar) is done before the write transaction: on SQLite that transaction
+    holds the database's one write lock, which every concurrent intake waits for.
     """
-    args = locals()
+    if idempotency_key:
+        existing = _by_idempotency_key.first(idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
+    now = now or timezone.now()
+    ticket = _new_ticket(
+        customer=customer, contact=contact, asset=asset, channel=channel, ticket_type=ticket_type,
+        priority=priority, department=department, service_mode=service_mode, subject=subject,
+        description=description, occurred_at=occurred_at, environment=environment,
+        error_shown=error_shown, customer_expects_at=customer_expects_at, now=now)
+    ticket.created_by, ticket.idempotency_key = actor, idempotency_key or None
     try:
-        return _take_in(**args)
+        return _take_in(ticket, actor, now)
     except IntegrityError:
         # The key was free when checked and taken at the INSERT: a concurrent intake committed
         # in between. The whole intake was undone (its number too, so no gap): hand back that
@@ -78,14 +92,10 @@ def ticket_create(*, actor, customer, channel, ticket_type, priority, subject, d
         return existing
 
 
-@transaction.atomic
-def _take_in(*, actor, customer, channel, ticket_type, priority, subject, description, contact,
-             asset, department, service_mode, occurred_at, environment, error_shown,
-             customer_expects_at, idempotency_key, now):
-    if idempotency_key:
-        existing = _by_idempotency_key.first(idempotency_key=idempotency_key)
-        if existing is not None:
-            return existing
+def _new_ticket(*, customer, contact, asset, channel, ticket_type, priority, department,
+                service_mode, subject, description, occurred_at, environment, error_shown,
+                customer_expects_at, now):
+    """The ticket checked and with its policy and deadlines, not yet numbered or saved."""
     subject = (subject or "").strip()
     if not subject:
         raise ValidationFailed(fields={"subject": [SUBJECT_REQUIRED]})
@@ -95,12 +105,10 @@ def _take_in(*, actor, customer, channel, ticket_type, priority, subject, descri
                                (priority, Priority, "priority")):
         if not isinstance(value, model):
             raise ValidationFailed(fields={name: [gettext("请选择有效的选项。")]})
-    now = now or timezone.now()
     policy = sla.select_policy(priority=priority, technical=ticket_type.is_technical,
                                customer_kind=customer.kind)
     resolve_due = sla.resolve_due(policy, now)
-    ticket = Ticket(
-        number=next_number("CS", timezone.localtime(now).strftime("%Y%m")),
+    return Ticket(
         customer=customer, contact=contact, asset=asset, channel=channel, ticket_type=ticket_type,
         priority=priority, department=department or ticket_type.default_department,
         service_mode=service_mode, subject=subject[:200], description=description,
@@ -108,9 +116,14 @@ def _take_in(*, actor, customer, channel, ticket_type, priority, subject, descri
         in_warranty=asset.in_warranty if asset is not None else None,
         customer_expects_at=customer_expects_at, sla_policy=policy,
         response_due_at=sla.response_due(policy, now), resolve_due_at=resolve_due,
-        resolve_warn_at=sla.warn_at(policy, now, resolve_due),
-        created_at=now, created_by=actor, idempotency_key=idempotency_key or None,
+        resolve_warn_at=sla.warn_at(policy, now, resolve_due), created_at=now,
     )
+
+
+@transaction.atomic
+def _take_in(ticket, actor, now):
+    """Number and write the prepared ``ticket``, its history and its first event."""
+    ticket.number = next_number("CS", timezone.localtime(now).strftime("%Y%m"))
     save_attributed(ticket, actor, at=now)
     # The events written here, oldest first: the API answers with them without reading back.
     ticket.new_events = [_event(ticket, actor, "created", gettext("受理工单"), at=now)]

@@ -106,3 +106,47 @@ def test_a_new_ticket_takes_the_fast_insert_and_still_counts_its_day(make_ticket
         assert getattr(fresh, field.attname) == getattr(ticket, field.attname), field.name
     stat = TicketStat.objects.get(ticket_type=ticket.ticket_type, status=ticket.status)
     assert stat.count == 1
+
+
+def test_intake_reads_and_works_out_deadlines_before_its_write_transaction(make_ticket, monkeypatch):
+    """The key's earlier ticket, the policy and the working-calendar deadlines are settled
+    outside the transaction that numbers and writes the ticket (on SQLite the database's one
+    write lock, which concurrent intakes queue for); the number is taken inside it."""
+    from django.db import connection
+
+    from kefu.tickets import sla
+
+    depth = {}
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            depth.setdefault(name, len(connection.atomic_blocks))
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(services, "next_number", spy("number", services.next_number))
+    monkeypatch.setattr(sla, "resolve_due", spy("deadline", sla.resolve_due))
+    monkeypatch.setattr(sla, "select_policy", spy("policy", sla.select_policy))
+    monkeypatch.setattr(services._by_idempotency_key, "first",
+                        spy("key", services._by_idempotency_key.first))
+    ticket = make_ticket(idempotency_key="app-order-7")
+    outside = depth["number"] - 1  # the test's own transaction, and any caller's
+    assert depth["key"] == depth["policy"] == depth["deadline"] == outside
+    assert ticket.number and ticket.resolve_due_at is not None
+    assert make_ticket(idempotency_key="app-order-7").pk == ticket.pk
+
+
+def test_an_intake_refused_for_its_policy_opens_no_write_transaction(make_ticket, config, monkeypatch):
+    """No matching SLA policy: refused before the number is taken, nothing stored."""
+    from django.db import connection
+
+    SlaPolicy.objects.filter(priority=config["normal"]).update(is_active=False)
+    from kefu.tickets import sla
+
+    sla.clear_policy_cache()
+    began = []
+    real = services._take_in
+    monkeypatch.setattr(services, "_take_in", lambda *a, **k: began.append(len(connection.atomic_blocks)) or real(*a, **k))
+    with pytest.raises(ValidationFailed):
+        make_ticket()
+    assert began == [] and not Ticket.objects.exists()
