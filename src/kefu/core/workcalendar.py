@@ -5,6 +5,10 @@ Rules:
   (2025-09-28) count; weekdays inside a statutory holiday (2025-10-01..08) do not.
 - A date with no row raises ``CalendarMissing``: next year's holidays are published late and a
   guess would move SLA deadlines silently.
+- Each process keeps the years it has read. An edit in this process clears them at once (a
+  signal); every other process (each gunicorn worker, the job consumers) reads a year again
+  after ``CACHE_SECONDS``, and reads it again at once before reporting a missing date, so a
+  year entered or imported elsewhere is used without a restart.
 - Working periods within a working day come from ``settings.WORKING_HOURS`` (default
   09:00–12:00 and 13:30–18:00, Asia/Shanghai), so the lunch break is never counted.
 - ``add_working_time(a, d)`` returns the earliest instant at which ``d`` of working time has
@@ -14,6 +18,7 @@ Rules:
 
 import datetime
 import threading
+import time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -26,8 +31,11 @@ from kefu.core.errors import CalendarMissing, ValidationFailed
 ZERO = datetime.timedelta(0)
 ONE_DAY = datetime.timedelta(days=1)
 
+CACHE_SECONDS = 60
+_clock = time.monotonic
 _lock = threading.Lock()
-_years: dict[int, dict[datetime.date, bool]] = {}
+# year -> (when read, {date: is_workday})
+_years: dict[int, tuple[float, dict[datetime.date, bool]]] = {}
 
 
 def clear_cache():
@@ -41,17 +49,24 @@ def _load_year(year):
     rows = CalendarDay.objects.filter(date__year=year).values_list("date", "is_workday")
     days = dict(rows)
     with _lock:
-        _years[year] = days
+        _years[year] = (_clock(), days)
     return days
 
 
 def is_workday(day: datetime.date) -> bool:
-    days = _years.get(day.year)
-    if days is None:
+    kept = _years.get(day.year)
+    if kept is None or _clock() - kept[0] > CACHE_SECONDS:
         days = _load_year(day.year)
+    else:
+        days = kept[1]
     try:
         return days[day]
     except KeyError:
+        if kept is not None and days is kept[1]:
+            # Kept from an earlier read: the year may have been entered since, elsewhere.
+            days = _load_year(day.year)
+            if day in days:
+                return days[day]
         raise CalendarMissing(
             gettext("工作日历中没有 %(date)s 的记录，无法计算工作时间；请管理员补充 %(year)s 年的日历。")
             % {"date": day.isoformat(), "year": day.year}

@@ -95,6 +95,32 @@ def test_an_admin_edit_takes_effect_at_once():
     assert add_working_time(at("2026-11-20 17:50"), minutes(30)) == at("2026-11-24 09:20")
 
 
+def test_a_year_entered_by_another_process_is_used_without_a_restart():
+    """A worker that found next year missing must not keep the miss: an administrator enters
+    the year in the admin or imports it (another process, so no signal reaches this one) and
+    the next intake here finds it."""
+    missing = list(CalendarDay.objects.filter(date__year=2026, date__month=12).order_by("date"))
+    CalendarDay.objects.filter(date__year=2026, date__month=12).delete()
+    with pytest.raises(CalendarMissing):
+        add_working_time(at("2026-11-30 17:00"), minutes(120))
+    CalendarDay.objects.bulk_create(missing)  # no post_save: as from another process
+    assert add_working_time(at("2026-11-30 17:00"), minutes(120)) == at("2026-12-01 10:00")
+
+
+def test_an_edit_made_elsewhere_is_used_after_the_cache_time(monkeypatch):
+    from kefu.core import workcalendar
+
+    now = [1000.0]
+    monkeypatch.setattr(workcalendar, "_clock", lambda: now[0])
+    workcalendar.clear_cache()
+    assert is_workday(datetime.date(2026, 11, 23))
+    CalendarDay.objects.filter(date="2026-11-23").update(is_workday=False)  # no signal
+    now[0] += workcalendar.CACHE_SECONDS - 1
+    assert is_workday(datetime.date(2026, 11, 23))  # still the year read a moment ago
+    now[0] += 2
+    assert not is_workday(datetime.date(2026, 11, 23))
+
+
 def test_bad_working_hours_setting_is_a_clear_error(settings):
     settings.WORKING_HOURS = "18:00-09:00"
     with pytest.raises(ValidationFailed):
