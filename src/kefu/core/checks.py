@@ -31,7 +31,7 @@ def check_calendar(app_configs=None, **kwargs):
     return [
         Warning(
             _("工作日历缺少 %(year)s 年的 %(count)s 天，SLA 计算到这些日期会报错。") % {"year": y, "count": n},
-            hint=_("在管理后台“工作日历”中补充，或运行 kefu calendar sync。"),
+            hint=_("升级 chinesecalendar 后运行 kefu calendar sync；或把国务院的节假日通知写成文件，用 kefu calendar import 导入；也可在管理后台“工作日历”中补充。"),
             id="kefu.W001",
         )
         for y, n in gaps

@@ -20,7 +20,7 @@ class CalendarDay(models.Model):
         _("来源"),
         max_length=16,
         default="manual",
-        choices=[("chinesecalendar", _("法定日历")), ("manual", _("手工维护"))],
+        choices=[("chinesecalendar", _("法定日历")), ("import", _("按通知导入")), ("manual", _("手工维护"))],
     )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -55,14 +55,12 @@ def _load_year(year):
 
 def is_workday(day: datetime.date) -> bool:
     kept = _years.get(day.year)
-    if kept is None or _clock() - kept[0] > CACHE_SECONDS:
-        days = _load_year(day.year)
-    else:
-        days = kept[1]
+    fresh = kept is not None and _clock() - kept[0] <= CACHE_SECONDS
+    days = kept[1] if fresh else _load_year(day.year)
     try:
         return days[day]
     except KeyError:
-        if kept is not None and days is kept[1]:
+        if fresh:
             # Kept from an earlier read: the year may have been entered since, elsewhere.
             days = _load_year(day.year)
             if day in days:

@@ -217,7 +217,10 @@ def _queue_row(t, pick, url, status_label):
     due_title = _minute(t.resolve_due_at) if t.resolve_due_at else ""
     box = (f'<td><input type="checkbox" class="form-check-input bulk-pick" name="tickets" '
            f'value="{t.pk}" aria-label="{esc(t.number)}"></td>') if pick else ""
-    major = f' <span class="badge text-bg-danger">{esc(_("重大"))}</span>' if t.is_major else ""
+    major = ""
+    if t.is_major:
+        label = _("重大")  # outside the f-string, where makemessages finds it
+        major = f' <span class="badge text-bg-danger">{esc(label)}</span>'
     return mark_safe(
         f'<tr data-ticket="{t.pk}">{box}<td><a href="{esc(url)}">{esc(t.number)}</a>{major}</td>'
         f"<td>{esc(t.subject)}</td><td>{esc(t.customer.display_name)}</td>"
@@ -339,8 +342,9 @@ def timeline_items(ticket):
         line = said % {"actor": esc(who), "summary": esc(e.summary)}
         expected = ""
         if e.expected_completion_at:
-            at = _minute(e.expected_completion_at)
-            expected = f' <small class="text-muted">{esc(_("预计完成 %(at)s") % {"at": at})}</small>'
+            # The msgid outside the f-string, where makemessages finds it.
+            note = _("预计完成 %(at)s") % {"at": _minute(e.expected_completion_at)}
+            expected = f' <small class="text-muted">{esc(note)}</small>'
         items.append(
             f'<li class="ticket-event{" customer-visible" if e.customer_visible else ""}">'
             f'<span class="text-muted">{_minute(e.at)}</span> '
