@@ -10,12 +10,12 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kefu.tickets.models import Ticket, TicketEvent
+from kefu.tickets.models import OpenIndexTerm, Ticket, TicketEvent
 
 COMPLAINT = "complaint"
 SUGGESTION = "suggestion"
@@ -217,11 +217,30 @@ def _listed(qs):
             .defer("customer__id_number", "customer__notes", "description"))
 
 
+class _Unindexed(Func):
+    """The column as is, kept out of SQLite's index choice there (a unary ``+``)."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="+%(expressions)s", **extra_context)
+
+
 def _open_complaints(week):
-    """Complaints still open, taken in before the week's end, oldest first."""
-    rows = list(_listed(Ticket.objects.filter(
-        ticket_type__code=COMPLAINT, status__in=Ticket.OPEN_STATUSES, created_at__lt=week.end,
-    )).order_by("created_at", "id")[:LIST_LIMIT + 1])
+    """Complaints still open, taken in before the week's end, oldest first.
+
+    The oldest 201 are picked from the open tickets alone, then read with their customer and
+    owner. At one million tickets SQLite otherwise walked the intake-time index from the first
+    ticket ever, filtering for the few open complaints (150–210 ms; kept out of that index by
+    ``_Unindexed``, and with the open-ticket index's own term, it reads that index and sorts:
+    about 8 ms), and PostgreSQL joined the customer of every open complaint (1,300) before
+    sorting and keeping 201.
+    """
+    created = _Unindexed("created_at", output_field=Ticket._meta.get_field("created_at"))
+    oldest = (Ticket.objects.open().alias(created=created)
+              .filter(OpenIndexTerm(), ticket_type__code=COMPLAINT, created__lt=week.end)
+              .order_by("created_at", "id").values("pk")[:LIST_LIMIT + 1])
+    rows = list(_listed(Ticket.objects.filter(pk__in=oldest)).order_by("created_at", "id"))
     return rows[:LIST_LIMIT], len(rows) > LIST_LIMIT
 
 
