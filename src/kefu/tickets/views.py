@@ -41,7 +41,7 @@ from kefu.tickets.forms import (
 )
 from kefu.tickets.models import SavedFilter, Ticket
 from kefu.tickets.phrases import phrases_by_kind
-from kefu.tickets.queries import LIST_FIELDS, attach_related, get_ticket_for_user
+from kefu.tickets.queries import LIST_FIELDS, attach_related, count_each, get_ticket_for_user
 
 PAGE_SIZE = 25
 DUE_SOON_WITHIN = datetime.timedelta(hours=4)
@@ -236,7 +236,8 @@ def queue_counts(request):
     most of a page's database time, and the agent should see the tickets first."""
     now = timezone.now()
     base = Ticket.objects.visible_to(request.user)  # evaluates the user's scope once
-    counts = [{"name": key, "count": _queue(key, base, request.user, now).count()} for key in QUEUES]
+    numbers = count_each([_queue(key, base, request.user, now) for key in QUEUES])
+    counts = [{"name": key, "count": n} for key, n in zip(QUEUES, numbers, strict=True)]
     return render(request, "tickets/_queue_counts.html", {"counts": counts})
 
 

@@ -68,6 +68,40 @@ def test_it_opens_on_my_tickets_and_fetches_a_count_for_every_tab(desk, agent, c
     assert "text-bg-danger" in overdue
 
 
+def test_the_seven_tab_counts_are_one_statement(make_ticket, engineer, west_customer, agent, config,
+                                               clock, django_assert_num_queries):
+    """count_each: the same numbers as counting each queue, in one statement; a queryset that
+    can match nothing counts 0 without a statement of its own."""
+    from django.utils import timezone
+
+    from kefu.tickets.queries import count_each
+    from kefu.tickets.views import QUEUES, _queue
+
+    make_ticket()
+    make_ticket(now="2026-11-20 10:00", priority="urgent")
+    services.ticket_create(actor=agent, customer=west_customer, channel=config["phone"],
+                           ticket_type=config["fault"], priority=config["normal"], subject="投影仪",
+                           now=at("2026-11-24 10:00"))
+    for user in (agent, engineer):
+        base = Ticket.objects.visible_to(user)
+        queues = [_queue(key, base, user, timezone.now()) for key in QUEUES]
+        expected = [q.count() for q in queues]
+        with django_assert_num_queries(1):
+            assert count_each(queues) == expected
+    assert sum(expected) > 0
+    total = Ticket.objects.count()
+    with django_assert_num_queries(1):
+        assert count_each([Ticket.objects.none(), Ticket.objects.all(), Ticket.objects.none()]) == [0, total, 0]
+    with django_assert_num_queries(0):
+        assert count_each([Ticket.objects.none()]) == [0]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert logged_in(agent).get("/tickets/counts/").status_code == 200
+    assert sum("COUNT(" in q["sql"] for q in captured.captured_queries) == 1
+
+
 def test_the_counts_follow_the_scope_and_need_the_permission(make_ticket, engineer, west_customer,
                                                            agent, config, nobody, clock):
     make_ticket()
