@@ -118,10 +118,11 @@ def _flush(run, lines):
     return None
 
 
-def write(model, days, *, overwrite=False):
-    """Write ``days`` ({date: (is_workday, note)}) into ``model`` (CalendarDay) as imported rows;
-    days an administrator changed by hand are kept unless ``overwrite``. Returns {year:
-    (created, updated, kept)}."""
+def changes(model, days, *, overwrite=False):
+    """What importing ``days`` ({date: (is_workday, note)}) into ``model`` (CalendarDay) would
+    do, without doing it: (rows to create, rows to update, {year: (created, updated, kept)}).
+    Days an administrator changed by hand are kept unless ``overwrite``; ``kept`` counts those
+    that differ from the file."""
     years = sorted({day.year for day in days})
     existing = {row.date: row for row in model.objects.filter(date__year__in=years)}
     counts = {year: [0, 0, 0] for year in years}
@@ -137,6 +138,22 @@ def write(model, days, *, overwrite=False):
             row.is_workday, row.note, row.source = workday, note, "import"
             update.append(row)
             counts[day.year][1] += 1
+    return create, update, {year: tuple(c) for year, c in counts.items()}
+
+
+def write(model, days, *, overwrite=False):
+    """Import ``days`` into ``model`` as ``changes`` describes; returns its counts. The caller
+    holds the transaction and clears the working-calendar cache."""
+    create, update, counts = changes(model, days, overwrite=overwrite)
     model.objects.bulk_create(create, batch_size=1000)
     model.objects.bulk_update(update, ["is_workday", "note", "source"], batch_size=1000)
-    return {year: tuple(c) for year, c in counts.items()}
+    return counts
+
+
+def summary(days):
+    """{year: (working days, rest days)} of parsed ``days``."""
+    out = {}
+    for day, (workday, _note) in days.items():
+        work, rest = out.get(day.year, (0, 0))
+        out[day.year] = (work + workday, rest + (not workday))
+    return dict(sorted(out.items()))

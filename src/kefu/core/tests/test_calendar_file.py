@@ -156,3 +156,73 @@ def test_the_cli_reports_a_bad_file_on_stderr_with_a_nonzero_exit(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "第 1 行" in result.stderr and result.stdout == ""
+
+
+# The admin's page for the same import (按通知导入), for administrators without a shell.
+
+IMPORT_URL = "/admin/core/calendarday/import/"
+
+
+def admin_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_previews_then_imports_a_pasted_notice(admin_user):
+    client = admin_client(admin_user)
+    changelist = client.get("/admin/core/calendarday/").content.decode()
+    assert 'id="calendar-import-link"' in changelist and IMPORT_URL in changelist
+    assert client.get(IMPORT_URL).status_code == 200
+
+    preview = client.post(IMPORT_URL, {"text": SAMPLE_2027, "preview": "1"})
+    html = preview.content.decode()
+    assert preview.status_code == 200 and 'id="calendar-import-preview"' in html
+    assert "<td>2027</td>" in html and "<td>365</td>" in html  # 365 days to add
+    assert 'id="calendar-import-submit"' in html
+    assert not CalendarDay.objects.filter(date__year=2027).exists()
+
+    done = client.post(IMPORT_URL, {"text": SAMPLE_2027, "import": "1"}, follow=True)
+    assert done.redirect_chain[-1][0] == "/admin/core/calendarday/"
+    assert "2027 年：新增 365 天，更新 0 天。" in done.content.decode()
+    assert rows(2027)[datetime.date(2027, 10, 1)] == (False, "国庆节")
+    assert workcalendar.add_working_days(datetime.date(2026, 12, 31), 2) == datetime.date(2027, 1, 5)
+
+
+def test_the_admin_shows_a_bad_line_and_writes_nothing(admin_user):
+    response = admin_client(admin_user).post(
+        IMPORT_URL, {"text": "2027-01-01 休 元旦\n2027-02-30 休 错\n", "import": "1"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="calendar-import-errors"' in html and "第 2 行：不是有效的日期" in html
+    assert not CalendarDay.objects.filter(date__year=2027).exists()
+
+
+def test_the_admin_keeps_hand_edits_unless_told_and_says_so(admin_user):
+    client = admin_client(admin_user)
+    client.post(IMPORT_URL, {"text": SAMPLE_2027, "import": "1"})
+    CalendarDay.objects.filter(date="2027-10-04").update(is_workday=True, note="公司值班", source="manual")
+    preview = client.post(IMPORT_URL, {"text": SAMPLE_2027, "preview": "1"}).content.decode()
+    assert "<td>0</td><td>0</td><td>1</td>" in preview  # nothing new, nothing updated, one kept
+    done = client.post(IMPORT_URL, {"text": SAMPLE_2027, "import": "1"}, follow=True).content.decode()
+    assert "1 天是管理员手工改过的" in done
+    assert rows(2027)[datetime.date(2027, 10, 4)] == (True, "公司值班")
+    client.post(IMPORT_URL, {"text": SAMPLE_2027, "overwrite": "on", "import": "1"})
+    assert rows(2027)[datetime.date(2027, 10, 4)] == (False, "国庆节")
+
+
+def test_only_staff_who_may_add_and_change_days_may_import(supervisor, agent):
+    """Staff who may change a day but not add one (a supervisor let into the admin) get no
+    link and a refused page; people outside the admin get its login page."""
+    supervisor.is_staff = True
+    supervisor.save()
+    client = admin_client(supervisor)
+    assert supervisor.has_perm("core.change_calendarday") and not supervisor.has_perm("core.add_calendarday")
+    assert 'id="calendar-import-link"' not in client.get("/admin/core/calendarday/").content.decode()
+    assert client.get(IMPORT_URL).status_code == 403
+    assert client.post(IMPORT_URL, {"text": SAMPLE_2027, "import": "1"}).status_code == 403
+    # Not admin staff at all: the admin's login page.
+    assert admin_client(agent).post(IMPORT_URL, {"text": SAMPLE_2027, "import": "1"}).status_code == 302
+    assert not CalendarDay.objects.filter(date__year=2027).exists()

@@ -80,12 +80,14 @@ class Command(BaseCommand):
             days = calendar_file.parse(text)
         except ValidationFailed as exc:
             raise CommandError(f"{path}: {exc.message}") from None
-        for year in sorted({day.year for day in days}):
-            in_year = [v for d, v in days.items() if d.year == year]
+        for year, (work, rest) in calendar_file.summary(days).items():
             self.stdout.write(_("%(year)s 年：工作日 %(work)s 天，休息日 %(rest)s 天。") % {
-                "year": year, "work": sum(1 for w, _n in in_year if w),
-                "rest": sum(1 for w, _n in in_year if not w)})
+                "year": year, "work": work, "rest": rest})
         if dry_run:
+            _create, _update, counts = calendar_file.changes(CalendarDay, days, overwrite=overwrite)
+            for year, (created, updated, kept) in counts.items():
+                self.stdout.write(_("%(year)s 年：将新增 %(created)s 天，更新 %(updated)s 天，保留手工修改 %(kept)s 天。")
+                                  % {"year": year, "created": created, "updated": updated, "kept": kept})
             self.stdout.write(_("（未写入）"))
             return
         with transaction.atomic():
