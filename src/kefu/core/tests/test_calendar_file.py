@@ -112,6 +112,7 @@ def test_export_writes_to_the_screen_without_a_path():
 def test_dry_run_counts_and_writes_nothing(notice):
     out, _err = run("import", str(notice), "--dry-run")
     assert "2027 年：工作日" in out and "未写入" in out
+    assert "2027 年：将新增 365 天，更新 0 天，保留手工修改 0 天。" in out
     assert not CalendarDay.objects.filter(date__year=2027).exists()
 
 
