@@ -1,14 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import calendar_file, workcalendar
+from kefu.core import calendar_file
 from kefu.core.errors import ValidationFailed
 from kefu.core.models import AccessLog, CalendarDay
 
@@ -54,9 +53,7 @@ class CalendarDayAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             overwrite = form.cleaned_data["overwrite"]
             if "import" in request.POST:
-                with transaction.atomic():
-                    counts = calendar_file.write(CalendarDay, form.days, overwrite=overwrite)
-                workcalendar.clear_cache()
+                counts = calendar_file.write(CalendarDay, form.days, overwrite=overwrite)
                 for year, (created, updated, kept) in counts.items():
                     messages.success(request, gettext("%(year)s 年：新增 %(created)s 天，更新 %(updated)s 天。") % {
                         "year": year, "created": created, "updated": updated})

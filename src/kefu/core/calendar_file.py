@@ -21,6 +21,7 @@ listed as given, the others by the weekday rule.
 import datetime
 import re
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kefu.core.errors import ValidationFailed
@@ -142,12 +143,21 @@ def changes(model, days, *, overwrite=False):
 
 
 def write(model, days, *, overwrite=False):
-    """Import ``days`` into ``model`` as ``changes`` describes; returns its counts. The caller
-    holds the transaction and clears the working-calendar cache."""
-    create, update, counts = changes(model, days, overwrite=overwrite)
-    model.objects.bulk_create(create, batch_size=1000)
-    model.objects.bulk_update(update, ["is_workday", "note", "source"], batch_size=1000)
+    """Import ``days`` into ``model`` as ``changes`` describes, in one transaction, and let this
+    process's working calendar see them at once (the others within workcalendar.CACHE_SECONDS).
+    Returns the counts of ``changes``."""
+    from kefu.core import workcalendar
+
+    with transaction.atomic():
+        create, update, counts = changes(model, days, overwrite=overwrite)
+        model.objects.bulk_create(create, batch_size=1000)
+        model.objects.bulk_update(update, ["is_workday", "note", "source"], batch_size=1000)
+    workcalendar.clear_cache()
     return counts
+
+
+def days_in(year):
+    return (datetime.date(year + 1, 1, 1) - datetime.date(year, 1, 1)).days
 
 
 def summary(days):

@@ -6,7 +6,6 @@ is in kefu/core/calendar_file.py; `export` writes a year in that form). `status`
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -90,11 +89,7 @@ class Command(BaseCommand):
                                   % {"year": year, "created": created, "updated": updated, "kept": kept})
             self.stdout.write(_("（未写入）"))
             return
-        with transaction.atomic():
-            counts = calendar_file.write(CalendarDay, days, overwrite=overwrite)
-        from kefu.core import workcalendar
-
-        workcalendar.clear_cache()
+        counts = calendar_file.write(CalendarDay, days, overwrite=overwrite)
         for year, (created, updated, kept) in counts.items():
             self.stdout.write(self.style.SUCCESS(
                 _("%(year)s 年：新增 %(created)s 天，更新 %(updated)s 天。") % {
@@ -120,7 +115,7 @@ class Command(BaseCommand):
                 raise CommandError(_("无法写入 %(path)s：%(error)s") % {"path": path, "error": exc}) from None
         else:
             self.stdout.write(text, ending="")
-        missing = (366 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 365) - len(rows)
+        missing = calendar_file.days_in(year) - len(rows)
         if missing:
             self.stderr.write(_("%(year)s 年缺少 %(count)s 天，导出的文件导入后会按周一至周五上班补齐。")
                               % {"year": year, "count": missing})
