@@ -78,13 +78,8 @@ def parse(text: str):
             day += datetime.timedelta(days=1)
     if not listed:
         raise ValidationFailed(_("文件里没有任何日期：每行写“日期 休|班 说明”，如 2027-01-01 休 元旦。"))
-    days = {}
-    for year in sorted({day.year for day in listed}):
-        day = datetime.date(year, 1, 1)
-        while day.year == year:
-            days[day] = listed.get(day) or default_day(day)
-            day += datetime.timedelta(days=1)
-    return days
+    return {day: listed.get(day) or default_day(day)
+            for year in sorted({day.year for day in listed}) for day in year_days(year)}
 
 
 def _bad(number, problem):
@@ -119,11 +114,18 @@ def _flush(run, lines):
     return None
 
 
-def changes(model, days, *, overwrite=False):
-    """What importing ``days`` ({date: (is_workday, note)}) into ``model`` (CalendarDay) would
-    do, without doing it: (rows to create, rows to update, {year: (created, updated, kept)}).
-    Days an administrator changed by hand are kept unless ``overwrite``; ``kept`` counts those
-    that differ from the file."""
+# Which rows an import may replace, and a sync (kefu.core.calendar_seed): a day an administrator
+# changed by hand ("manual") only with ``overwrite``.
+IMPORT_REPLACES = ("chinesecalendar", "import")
+SYNC_REPLACES = ("chinesecalendar",)
+
+
+def changes(model, days, *, overwrite=False, source="import", replaces=IMPORT_REPLACES, relabel=True):
+    """What writing ``days`` ({date: (is_workday, note)}) into ``model`` (CalendarDay) as rows of
+    ``source`` would do, without doing it: (rows to create, rows to update, {year: (created,
+    updated, kept)}). A row whose source is not in ``replaces`` is kept unless ``overwrite``;
+    ``kept`` counts those that differ. A replaceable row is updated when its day differs, or,
+    with ``relabel``, when only its source does (an import marks the days it confirms)."""
     years = sorted({day.year for day in days})
     existing = {row.date: row for row in model.objects.filter(date__year__in=years)}
     counts = {year: [0, 0, 0] for year in years}
@@ -131,15 +133,21 @@ def changes(model, days, *, overwrite=False):
     for day, (workday, note) in sorted(days.items()):
         row = existing.get(day)
         if row is None:
-            create.append(model(date=day, is_workday=workday, note=note, source="import"))
+            create.append(model(date=day, is_workday=workday, note=note, source=source))
             counts[day.year][0] += 1
-        elif row.source == "manual" and not overwrite:
+        elif not (overwrite or row.source in replaces):
             counts[day.year][2] += (row.is_workday, row.note) != (workday, note)
-        elif (row.is_workday, row.note, row.source) != (workday, note, "import"):
-            row.is_workday, row.note, row.source = workday, note, "import"
+        elif (row.is_workday, row.note) != (workday, note) or (relabel and row.source != source):
+            row.is_workday, row.note, row.source = workday, note, source
             update.append(row)
             counts[day.year][1] += 1
     return create, update, {year: tuple(c) for year, c in counts.items()}
+
+
+def apply(model, create, update):
+    """The rows ``changes`` listed, written."""
+    model.objects.bulk_create(create, batch_size=1000)
+    model.objects.bulk_update(update, ["is_workday", "note", "source"], batch_size=1000)
 
 
 def write(model, days, *, overwrite=False):
@@ -150,10 +158,17 @@ def write(model, days, *, overwrite=False):
 
     with transaction.atomic():
         create, update, counts = changes(model, days, overwrite=overwrite)
-        model.objects.bulk_create(create, batch_size=1000)
-        model.objects.bulk_update(update, ["is_workday", "note", "source"], batch_size=1000)
+        apply(model, create, update)
     workcalendar.clear_cache()
     return counts
+
+
+def year_days(year):
+    """Every date of ``year``, in order."""
+    day = datetime.date(year, 1, 1)
+    while day.year == year:
+        yield day
+        day += datetime.timedelta(days=1)
 
 
 def days_in(year):

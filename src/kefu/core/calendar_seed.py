@@ -4,6 +4,8 @@ import datetime
 
 import chinese_calendar
 
+from kefu.core.calendar_file import SYNC_REPLACES, apply, changes, year_days
+
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
     "Spring Festival": "春节",
@@ -35,29 +37,15 @@ def day_row(day: datetime.date):
 
 
 def sync(model, years=None, overwrite=False):
-    """Insert the rows chinesecalendar knows; keep manual edits unless ``overwrite``.
+    """Insert the rows chinesecalendar knows; keep manual edits (and imported days) unless
+    ``overwrite``; a day already as chinesecalendar has it is left alone.
 
     ``model`` is passed in so a data migration can use its historical model.
     Returns (created, updated).
     """
     years = list(years or known_years())
-    existing = {
-        row.date: row for row in model.objects.filter(date__year__in=years)
-    }
-    create, update = [], []
-    for year in years:
-        day = datetime.date(year, 1, 1)
-        while day.year == year:
-            workday, note = day_row(day)
-            row = existing.get(day)
-            if row is None:
-                create.append(model(date=day, is_workday=workday, note=note, source="chinesecalendar"))
-            elif (overwrite or row.source == "chinesecalendar") and (
-                row.is_workday != workday or row.note != note
-            ):
-                row.is_workday, row.note, row.source = workday, note, "chinesecalendar"
-                update.append(row)
-            day += datetime.timedelta(days=1)
-    model.objects.bulk_create(create, batch_size=1000)
-    model.objects.bulk_update(update, ["is_workday", "note", "source"], batch_size=1000)
+    days = {day: day_row(day) for year in years for day in year_days(year)}
+    create, update, _counts = changes(model, days, overwrite=overwrite, source="chinesecalendar",
+                                      replaces=SYNC_REPLACES, relabel=False)
+    apply(model, create, update)
     return len(create), len(update)

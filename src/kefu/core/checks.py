@@ -1,11 +1,12 @@
 """`kefu check` / `manage.py check`: warn when next year's working calendar is missing."""
 
-import datetime
 
 from django.core.checks import Warning, register
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from kefu.core.calendar_file import days_in
 
 
 def calendar_gaps(today=None):
@@ -15,7 +16,7 @@ def calendar_gaps(today=None):
     today = today or timezone.localdate()
     missing = []
     for year in (today.year, today.year + 1):
-        days = (datetime.date(year + 1, 1, 1) - datetime.date(year, 1, 1)).days
+        days = days_in(year)
         have = CalendarDay.objects.filter(date__year=year).count()
         if have < days:
             missing.append((year, days - have))
